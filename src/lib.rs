@@ -1,0 +1,19 @@
+//! vpcflow-ipfix: AWS VPC Flow Logs to IPFIX.
+//!
+//! The crate is a sans-IO core driven by one thread's poll loop (design.md): `driver/` owns
+//! sockets, files, signals and the clock; everything else is handed bytes and time.
+#![deny(unsafe_code)]
+
+pub mod cli {
+    pub mod args;
+}
+pub mod driver {
+    pub mod clock;
+    pub mod signals;
+    pub mod store;
+    pub mod tcp;
+    pub mod udp;
+}
+pub mod aws {
+    pub mod request;
+}
