@@ -14,6 +14,9 @@ pub mod driver {
     pub mod tcp;
     pub mod udp;
 }
+pub mod inventory {
+    pub mod cron;
+}
 pub mod aws {
     pub mod request;
 }
