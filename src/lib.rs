@@ -16,6 +16,7 @@ pub mod driver {
 }
 pub mod inventory {
     pub mod cron;
+    pub mod ip_ranges;
 }
 pub mod aws {
     pub mod request;

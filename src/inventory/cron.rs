@@ -12,11 +12,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cron {
-    minutes: u64,  // bits 0..=59
-    hours: u32,    // bits 0..=23
-    days: u32,     // bits 1..=31
-    months: u16,   // bits 1..=12
-    weekdays: u8,  // bits 0..=6, Sunday = 0
+    minutes: u64, // bits 0..=59
+    hours: u32,   // bits 0..=23
+    days: u32,    // bits 1..=31
+    months: u16,  // bits 1..=12
+    weekdays: u8, // bits 0..=6, Sunday = 0
     days_restricted: bool,
     weekdays_restricted: bool,
     text: String,
@@ -36,12 +36,17 @@ impl fmt::Display for CronError {
 
 impl std::error::Error for CronError {}
 
-const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
 const WEEKDAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
 impl Cron {
     pub fn parse(text: &str) -> Result<Cron, CronError> {
-        let fail = |message: String| CronError { expression: text.to_string(), message };
+        let fail = |message: String| CronError {
+            expression: text.to_string(),
+            message,
+        };
         let fields: Vec<&str> = text.split_ascii_whitespace().collect();
         if fields.len() != 5 {
             return Err(fail(format!(
@@ -49,11 +54,15 @@ impl Cron {
                 fields.len()
             )));
         }
-        let minutes = parse_field(fields[0], 0, 59, &[]).map_err(|m| fail(format!("minute: {m}")))?;
+        let minutes =
+            parse_field(fields[0], 0, 59, &[]).map_err(|m| fail(format!("minute: {m}")))?;
         let hours = parse_field(fields[1], 0, 23, &[]).map_err(|m| fail(format!("hour: {m}")))?;
-        let days = parse_field(fields[2], 1, 31, &[]).map_err(|m| fail(format!("day of month: {m}")))?;
-        let months = parse_field(fields[3], 1, 12, &MONTHS).map_err(|m| fail(format!("month: {m}")))?;
-        let mut weekdays = parse_field(fields[4], 0, 7, &WEEKDAYS).map_err(|m| fail(format!("day of week: {m}")))?;
+        let days =
+            parse_field(fields[2], 1, 31, &[]).map_err(|m| fail(format!("day of month: {m}")))?;
+        let months =
+            parse_field(fields[3], 1, 12, &MONTHS).map_err(|m| fail(format!("month: {m}")))?;
+        let mut weekdays = parse_field(fields[4], 0, 7, &WEEKDAYS)
+            .map_err(|m| fail(format!("day of week: {m}")))?;
         if weekdays & (1 << 7) != 0 {
             weekdays = (weekdays | 1) & 0x7f; // 7 is Sunday too
         }
@@ -164,7 +173,10 @@ fn value(text: &str, min: u32, max: u32, names: &[&str]) -> Result<u32, String> 
     match text.parse::<u32>() {
         Ok(v) if (min..=max).contains(&v) => Ok(v),
         Ok(v) => Err(format!("{v} is outside {min}-{max}")),
-        Err(_) => Err(format!("{text:?} is not a number{}", if names.is_empty() { "" } else { " or a name" })),
+        Err(_) => Err(format!(
+            "{text:?} is not a number{}",
+            if names.is_empty() { "" } else { " or a name" }
+        )),
     }
 }
 
@@ -204,7 +216,8 @@ mod tests {
     use super::*;
 
     fn at(y: i64, mo: u32, d: u32, h: u64, mi: u64) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(days_from_civil(y, mo, d) as u64 * 86_400 + h * 3600 + mi * 60)
+        UNIX_EPOCH
+            + Duration::from_secs(days_from_civil(y, mo, d) as u64 * 86_400 + h * 3600 + mi * 60)
     }
 
     /// Next fire times worked out by hand from a calendar (2026-11-26 is a Thursday).
@@ -239,12 +252,20 @@ mod tests {
     #[test]
     fn fires_strictly_after_the_given_time() {
         let c = Cron::parse("0 * * * *").unwrap();
-        assert_eq!(c.next_after(at(2026, 1, 1, 5, 0)), Some(at(2026, 1, 1, 6, 0)));
+        assert_eq!(
+            c.next_after(at(2026, 1, 1, 5, 0)),
+            Some(at(2026, 1, 1, 6, 0))
+        );
     }
 
     #[test]
     fn impossible_schedules_never_fire() {
-        assert_eq!(Cron::parse("0 0 30 2 *").unwrap().next_after(at(2026, 1, 1, 0, 0)), None);
+        assert_eq!(
+            Cron::parse("0 0 30 2 *")
+                .unwrap()
+                .next_after(at(2026, 1, 1, 0, 0)),
+            None
+        );
     }
 
     #[test]
