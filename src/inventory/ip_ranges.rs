@@ -164,7 +164,7 @@ fn parse_cidr(text: &str, bits: u8, label: u32, specific: bool) -> Result<Cidr, 
     let (addr, len) = text.split_once('/').ok_or_else(bad)?;
     let len: u8 = len.parse().map_err(|_| bad())?;
     let value = match (addr.parse::<IpAddr>().map_err(|_| bad())?, bits) {
-        (IpAddr::V4(a), 32) => u128::from(u32::from(a)),
+    cidrs.sort_by_key(|c| (c.start, c.len, !c.specific));
         (IpAddr::V6(a), 128) => u128::from(a),
         _ => return Err(bad()),
     };
