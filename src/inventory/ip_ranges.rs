@@ -164,7 +164,7 @@ fn parse_cidr(text: &str, bits: u8, label: u32, specific: bool) -> Result<Cidr, 
     let (addr, len) = text.split_once('/').ok_or_else(bad)?;
     let len: u8 = len.parse().map_err(|_| bad())?;
     let value = match (addr.parse::<IpAddr>().map_err(|_| bad())?, bits) {
-    cidrs.sort_by_key(|c| (c.start, c.len, !c.specific));
+        (IpAddr::V4(a), 32) => u128::from(u32::from(a)),
         (IpAddr::V6(a), 128) => u128::from(a),
         _ => return Err(bad()),
     };
@@ -190,7 +190,7 @@ fn parse_cidr(text: &str, bits: u8, label: u32, specific: bool) -> Result<Cidr, 
 /// or are disjoint, so a stack sweep over them sorted by (start, shorter first) does it in one pass.
 fn flatten(mut cidrs: Vec<Cidr>) -> Vec<Segment> {
     // Same prefix twice (AMAZON + S3): keep one, the specific service.
-    cidrs.sort_by(|a, b| (a.start, a.len, !a.specific).cmp(&(b.start, b.len, !b.specific)));
+    cidrs.sort_by_key(|c| (c.start, c.len, !c.specific));
     cidrs.dedup_by(|later, kept| later.start == kept.start && later.len == kept.len);
 
     let mut out: Vec<Segment> = Vec::with_capacity(cidrs.len() * 2);
