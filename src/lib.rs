@@ -7,6 +7,10 @@
 pub mod cli {
     pub mod args;
 }
+pub mod config {
+    pub mod config;
+    pub mod ini;
+}
 pub mod driver {
     pub mod clock;
     pub mod signals;

@@ -197,10 +197,9 @@ impl Config {
         for section in &ini.sections {
             let name = section.name;
             let result = if name.is_empty() {
-                section
-                    .entries
-                    .first()
-                    .map_or(Ok(()), |e| Err(err(e.line, "setting outside any [section]")))
+                section.entries.first().map_or(Ok(()), |e| {
+                    Err(err(e.line, "setting outside any [section]"))
+                })
             } else if name == "agent" {
                 cfg.apply_agent(section, &mut errors)
             } else if name == "aws" {
@@ -238,13 +237,19 @@ impl Config {
         }
     }
 
-    fn apply_agent(&mut self, s: &Section<'_>, errors: &mut Vec<ConfigError>) -> Result<(), ConfigError> {
+    fn apply_agent(
+        &mut self,
+        s: &Section<'_>,
+        errors: &mut Vec<ConfigError>,
+    ) -> Result<(), ConfigError> {
         for e in &s.entries {
             let r = match e.key {
                 "state_dir" => nonempty(e).map(|v| self.state_dir = v.into()),
                 "inventory_refresh" => nonempty(e).map(|v| self.inventory_refresh = v.into()),
-                "status_interval" => parse_duration_in(e, Duration::from_secs(1), Duration::from_secs(86_400))
-                    .map(|d| self.status_interval = d),
+                "status_interval" => {
+                    parse_duration_in(e, Duration::from_secs(1), Duration::from_secs(86_400))
+                        .map(|d| self.status_interval = d)
+                }
                 _ => Err(unknown_key(e, "agent")),
             };
             collect(r, errors);
@@ -252,7 +257,11 @@ impl Config {
         Ok(())
     }
 
-    fn apply_aws(&mut self, s: &Section<'_>, errors: &mut Vec<ConfigError>) -> Result<(), ConfigError> {
+    fn apply_aws(
+        &mut self,
+        s: &Section<'_>,
+        errors: &mut Vec<ConfigError>,
+    ) -> Result<(), ConfigError> {
         for e in &s.entries {
             let r = match e.key {
                 "credentials_file" => {
@@ -264,8 +273,10 @@ impl Config {
                     Ok(())
                 }
                 "role" => parse_role(e).map(|r| self.roles.push(r)),
-                "session_duration" => parse_duration_in(e, limits::SESSION_MIN, limits::SESSION_MAX)
-                    .map(|d| self.session_duration = d),
+                "session_duration" => {
+                    parse_duration_in(e, limits::SESSION_MIN, limits::SESSION_MAX)
+                        .map(|d| self.session_duration = d)
+                }
                 "regions" => {
                     self.regions = split_list(e.value);
                     Ok(())
@@ -282,11 +293,17 @@ impl Config {
         Ok(())
     }
 
-    fn apply_cloudwatch(&mut self, s: &Section<'_>, errors: &mut Vec<ConfigError>) -> Result<(), ConfigError> {
+    fn apply_cloudwatch(
+        &mut self,
+        s: &Section<'_>,
+        errors: &mut Vec<ConfigError>,
+    ) -> Result<(), ConfigError> {
         for e in &s.entries {
             let r = match e.key {
-                "request_interval" => parse_duration_in(e, limits::CWL_INTERVAL_MIN, limits::CWL_INTERVAL_MAX)
-                    .map(|d| self.cwl_request_interval = d),
+                "request_interval" => {
+                    parse_duration_in(e, limits::CWL_INTERVAL_MIN, limits::CWL_INTERVAL_MAX)
+                        .map(|d| self.cwl_request_interval = d)
+                }
                 "initial_position" => parse_position(e).map(|p| self.cwl_initial_position = p),
                 _ => Err(unknown_key(e, "cloudwatch")),
             };
@@ -295,7 +312,11 @@ impl Config {
         Ok(())
     }
 
-    fn apply_s3(&mut self, s: &Section<'_>, errors: &mut Vec<ConfigError>) -> Result<(), ConfigError> {
+    fn apply_s3(
+        &mut self,
+        s: &Section<'_>,
+        errors: &mut Vec<ConfigError>,
+    ) -> Result<(), ConfigError> {
         for e in &s.entries {
             let r = match e.key {
                 "concurrency" => parse_int_in(e, 1, limits::S3_CONCURRENCY_MAX as u64)
@@ -307,7 +328,11 @@ impl Config {
         Ok(())
     }
 
-    fn apply_kinesis(&mut self, s: &Section<'_>, errors: &mut Vec<ConfigError>) -> Result<(), ConfigError> {
+    fn apply_kinesis(
+        &mut self,
+        s: &Section<'_>,
+        errors: &mut Vec<ConfigError>,
+    ) -> Result<(), ConfigError> {
         for e in &s.entries {
             let r = match e.key {
                 "initial_position" => parse_position(e).map(|p| self.kinesis_initial_position = p),
@@ -347,20 +372,29 @@ impl Config {
                     _ => Err(bad_value(e, "udp or tcp")),
                 }
                 .map(|t| self.transport = t),
-                "max_packet_size" => {
-                    parse_int_in(e, limits::MIN_PACKET_SIZE as u64, limits::MAX_PACKET_SIZE as u64)
-                        .map(|n| self.max_packet_size = n as usize)
+                "max_packet_size" => parse_int_in(
+                    e,
+                    limits::MIN_PACKET_SIZE as u64,
+                    limits::MAX_PACKET_SIZE as u64,
+                )
+                .map(|n| self.max_packet_size = n as usize),
+                "rate_limit" => {
+                    parse_int_in(e, 0, u32::MAX as u64).map(|n| self.rate_limit = n as u32)
                 }
-                "rate_limit" => parse_int_in(e, 0, u32::MAX as u64).map(|n| self.rate_limit = n as u32),
-                "template_refresh" => parse_duration_in(e, Duration::from_secs(1), Duration::from_secs(86_400))
-                    .map(|d| self.template_refresh = d),
+                "template_refresh" => {
+                    parse_duration_in(e, Duration::from_secs(1), Duration::from_secs(86_400))
+                        .map(|d| self.template_refresh = d)
+                }
                 "enterprise_number" => {
                     parse_int_in(e, 1, u32::MAX as u64).map(|n| self.enterprise_number = n as u32)
                 }
                 "exporter_identity" => match e.value.to_ascii_lowercase().as_str() {
                     "element" | "ie130" => Ok(ExporterIdentity::Element),
                     "bind" => Ok(ExporterIdentity::Bind),
-                    _ => Err(bad_value(e, "element (IE 130 in each record) or bind (source address)")),
+                    _ => Err(bad_value(
+                        e,
+                        "element (IE 130 in each record) or bind (source address)",
+                    )),
                 }
                 .map(|m| self.exporter_identity = m),
                 "exporter_pool" => parse_cidr(e).map(|p| self.exporter_pool = Some(p)),
@@ -371,9 +405,17 @@ impl Config {
         Ok(())
     }
 
-    fn apply_exporter(&mut self, vpc: &str, s: &Section<'_>, errors: &mut Vec<ConfigError>) -> Result<(), ConfigError> {
+    fn apply_exporter(
+        &mut self,
+        vpc: &str,
+        s: &Section<'_>,
+        errors: &mut Vec<ConfigError>,
+    ) -> Result<(), ConfigError> {
         if !is_vpc_id(vpc) {
-            return Err(err(s.line, format!("[exporter {vpc}]: expected a VPC id like vpc-0a1b2c3d4e5f60718")));
+            return Err(err(
+                s.line,
+                format!("[exporter {vpc}]: expected a VPC id like vpc-0a1b2c3d4e5f60718"),
+            ));
         }
         let mut spec = ExporterSpec {
             vpc_id: vpc.to_string(),
@@ -390,7 +432,9 @@ impl Config {
                     }
                     _ => Err(bad_value(e, "an IPv4 address")),
                 },
-                "domain_id" => parse_int_in(e, 1, u32::MAX as u64).map(|n| spec.domain_id = Some(n as u32)),
+                "domain_id" => {
+                    parse_int_in(e, 1, u32::MAX as u64).map(|n| spec.domain_id = Some(n as u32))
+                }
                 _ => Err(unknown_key(e, "exporter")),
             };
             collect(r, errors);
@@ -399,7 +443,12 @@ impl Config {
         Ok(())
     }
 
-    fn apply_input(&mut self, id: &str, s: &Section<'_>, errors: &mut Vec<ConfigError>) -> Result<(), ConfigError> {
+    fn apply_input(
+        &mut self,
+        id: &str,
+        s: &Section<'_>,
+        errors: &mut Vec<ConfigError>,
+    ) -> Result<(), ConfigError> {
         let mut enabled = true;
         let mut queue = None;
         for e in &s.entries {
@@ -412,31 +461,68 @@ impl Config {
         }
         let kind = if let Some(arn) = id.strip_prefix("kinesis:") {
             if !arn.starts_with("arn:") || !arn.contains(":stream/") {
-                return Err(err(s.line, format!("[input {id}]: expected kinesis:arn:aws:kinesis:REGION:ACCOUNT:stream/NAME")));
+                return Err(err(
+                    s.line,
+                    format!(
+                        "[input {id}]: expected kinesis:arn:aws:kinesis:REGION:ACCOUNT:stream/NAME"
+                    ),
+                ));
             }
-            InputKind::Kinesis { arn: arn.to_string() }
+            InputKind::Kinesis {
+                arn: arn.to_string(),
+            }
         } else if let Some(arn) = id.strip_prefix("cwl:") {
             if !arn.starts_with("arn:") || !arn.contains(":log-group:") {
-                return Err(err(s.line, format!("[input {id}]: expected cwl:arn:aws:logs:REGION:ACCOUNT:log-group:NAME")));
+                return Err(err(
+                    s.line,
+                    format!(
+                        "[input {id}]: expected cwl:arn:aws:logs:REGION:ACCOUNT:log-group:NAME"
+                    ),
+                ));
             }
-            InputKind::CloudWatch { arn: arn.trim_end_matches(":*").to_string() }
+            InputKind::CloudWatch {
+                arn: arn.trim_end_matches(":*").to_string(),
+            }
         } else if let Some(arn) = id.strip_prefix("s3:") {
-            let bucket = arn.strip_prefix("arn:aws:s3:::").or_else(|| arn.strip_prefix("arn:aws-cn:s3:::"))
+            let bucket = arn
+                .strip_prefix("arn:aws:s3:::")
+                .or_else(|| arn.strip_prefix("arn:aws-cn:s3:::"))
                 .or_else(|| arn.strip_prefix("arn:aws-us-gov:s3:::"));
             let Some(bucket) = bucket.filter(|b| !b.is_empty() && !b.contains('/')) else {
-                return Err(err(s.line, format!("[input {id}]: expected s3:arn:aws:s3:::BUCKET")));
+                return Err(err(
+                    s.line,
+                    format!("[input {id}]: expected s3:arn:aws:s3:::BUCKET"),
+                ));
             };
             let Some(queue_url) = queue else {
-                return Err(err(s.line, format!("[input {id}]: `queue = https://sqs.REGION.amazonaws.com/ACCOUNT/NAME` is required")));
+                return Err(err(
+                    s.line,
+                    format!(
+                        "[input {id}]: `queue = https://sqs.REGION.amazonaws.com/ACCOUNT/NAME` is required"
+                    ),
+                ));
             };
-            InputKind::S3 { bucket: bucket.to_string(), queue_url }
+            InputKind::S3 {
+                bucket: bucket.to_string(),
+                queue_url,
+            }
         } else {
-            return Err(err(s.line, format!("[input {id}]: expected kinesis:ARN, cwl:ARN or s3:ARN")));
+            return Err(err(
+                s.line,
+                format!("[input {id}]: expected kinesis:ARN, cwl:ARN or s3:ARN"),
+            ));
         };
         if queue_is_misplaced(&kind, s) {
-            return Err(err(s.line, format!("[input {id}]: `queue` only applies to s3 inputs")));
+            return Err(err(
+                s.line,
+                format!("[input {id}]: `queue` only applies to s3 inputs"),
+            ));
         }
-        self.inputs.push(InputSpec { kind, enabled, line: s.line });
+        self.inputs.push(InputSpec {
+            kind,
+            enabled,
+            line: s.line,
+        });
         Ok(())
     }
 
@@ -445,26 +531,46 @@ impl Config {
         for (i, a) in self.exporters.iter().enumerate() {
             for b in &self.exporters[..i] {
                 if a.vpc_id == b.vpc_id {
-                    errors.push(err(a.line, format!("[exporter {}] is also at line {}", a.vpc_id, b.line)));
+                    errors.push(err(
+                        a.line,
+                        format!("[exporter {}] is also at line {}", a.vpc_id, b.line),
+                    ));
                 }
                 if a.ip.is_some() && a.ip == b.ip {
-                    errors.push(err(a.line, format!("exporter ip {} is also used at line {}", a.ip.unwrap_or(Ipv4Addr::UNSPECIFIED), b.line)));
+                    errors.push(err(
+                        a.line,
+                        format!(
+                            "exporter ip {} is also used at line {}",
+                            a.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                            b.line
+                        ),
+                    ));
                 }
                 if a.domain_id.is_some() && a.domain_id == b.domain_id {
                     errors.push(err(
                         a.line,
-                        format!("domain_id {} is also used at line {}", a.domain_id.unwrap_or(0), b.line),
+                        format!(
+                            "domain_id {} is also used at line {}",
+                            a.domain_id.unwrap_or(0),
+                            b.line
+                        ),
                     ));
                 }
             }
         }
         for (i, a) in self.inputs.iter().enumerate() {
             if let Some(b) = self.inputs[..i].iter().find(|b| b.kind == a.kind) {
-                errors.push(err(a.line, format!("this input is also configured at line {}", b.line)));
+                errors.push(err(
+                    a.line,
+                    format!("this input is also configured at line {}", b.line),
+                ));
             }
         }
         if self.exporter_identity == ExporterIdentity::Bind && self.transport == Transport::Tcp {
-            errors.push(err(0, "[ipfix] exporter_identity = bind needs transport = udp (one UDP socket per VPC)"));
+            errors.push(err(
+                0,
+                "[ipfix] exporter_identity = bind needs transport = udp (one UDP socket per VPC)",
+            ));
         }
     }
 
@@ -489,7 +595,10 @@ fn unknown_key(e: &Entry<'_>, section: &str) -> ConfigError {
 }
 
 fn bad_value(e: &Entry<'_>, expected: &str) -> ConfigError {
-    err(e.line, format!("{} = {:?}: expected {expected}", e.key, e.value))
+    err(
+        e.line,
+        format!("{} = {:?}: expected {expected}", e.key, e.value),
+    )
 }
 
 fn nonempty<'a>(e: &Entry<'a>) -> Result<&'a str, ConfigError> {
@@ -501,7 +610,11 @@ fn nonempty<'a>(e: &Entry<'a>) -> Result<&'a str, ConfigError> {
 }
 
 fn optional(v: &str) -> Option<String> {
-    if v.is_empty() { None } else { Some(v.to_string()) }
+    if v.is_empty() {
+        None
+    } else {
+        Some(v.to_string())
+    }
 }
 
 fn split_list(v: &str) -> Vec<String> {
@@ -535,11 +648,18 @@ fn parse_int_in(e: &Entry<'_>, min: u64, max: u64) -> Result<u64, ConfigError> {
 }
 
 fn parse_duration_in(e: &Entry<'_>, min: Duration, max: Duration) -> Result<Duration, ConfigError> {
-    let d = parse_duration(e.value).ok_or_else(|| bad_value(e, "a duration such as 30s, 15m, 1h or 1d"))?;
+    let d = parse_duration(e.value)
+        .ok_or_else(|| bad_value(e, "a duration such as 30s, 15m, 1h or 1d"))?;
     if d < min || d > max {
         return Err(err(
             e.line,
-            format!("{} = {}: must be from {} to {}", e.key, e.value, fmt_duration(min), fmt_duration(max)),
+            format!(
+                "{} = {}: must be from {} to {}",
+                e.key,
+                e.value,
+                fmt_duration(min),
+                fmt_duration(max)
+            ),
         ));
     }
     Ok(d)
@@ -604,16 +724,24 @@ fn parse_role(e: &Entry<'_>) -> Result<RoleSpec, ConfigError> {
         Some((a, x)) => (a.trim(), Some(x.trim())),
         None => (v, None),
     };
-    let is_role_arn = arn.starts_with("arn:") && arn.split(':').nth(2) == Some("iam") && arn.contains(":role/");
+    let is_role_arn =
+        arn.starts_with("arn:") && arn.split(':').nth(2) == Some("iam") && arn.contains(":role/");
     if !is_role_arn {
-        return Err(bad_value(e, "a role ARN like arn:aws:iam::999999999999:role/Role1, optionally followed by `, EXTERNAL_ID`"));
+        return Err(bad_value(
+            e,
+            "a role ARN like arn:aws:iam::999999999999:role/Role1, optionally followed by `, EXTERNAL_ID`",
+        ));
     }
     if let Some(x) = external_id {
         // STS AssumeRole ExternalId: 2..=1224 chars of [\w+=,.@:/-].
         let ok = (2..=1224).contains(&x.len())
-            && x.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+=,.@:/-".contains(&b));
+            && x.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@:/-".contains(&b));
         if !ok {
-            return Err(bad_value(e, "an external id of 2 to 1224 characters from [A-Za-z0-9_+=,.@:/-]"));
+            return Err(bad_value(
+                e,
+                "an external id of 2 to 1224 characters from [A-Za-z0-9_+=,.@:/-]",
+            ));
         }
     }
     Ok(RoleSpec {
@@ -632,7 +760,10 @@ fn parse_socket_addr(e: &Entry<'_>) -> Result<SocketAddr, ConfigError> {
     if let Ok(ip) = v.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, 4739));
     }
-    Err(bad_value(e, "ADDRESS:PORT, e.g. 127.0.0.1:4739 or [::1]:4739"))
+    Err(bad_value(
+        e,
+        "ADDRESS:PORT, e.g. 127.0.0.1:4739 or [::1]:4739",
+    ))
 }
 
 fn parse_cidr(e: &Entry<'_>) -> Result<(Ipv4Addr, u8), ConfigError> {
@@ -656,14 +787,20 @@ mod tests {
     use super::*;
 
     /// The example config of design.md, verbatim.
-    const DESIGN_EXAMPLE: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/config/design-example.ini"));
+    const DESIGN_EXAMPLE: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/config/design-example.ini"
+    ));
 
     #[test]
     fn the_design_example_parses_to_its_values() {
         let c = Config::parse(DESIGN_EXAMPLE).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(c.state_dir, "/var/lib/vpcflow-ipfix");
         assert_eq!(c.inventory_refresh, "0 */4 * * *");
-        assert_eq!(c.credentials_file.as_deref(), Some("/root/.aws/credentials"));
+        assert_eq!(
+            c.credentials_file.as_deref(),
+            Some("/root/.aws/credentials")
+        );
         assert_eq!(c.roles.len(), 2);
         assert_eq!(c.roles[1].arn, "arn:aws:iam::999999999997:role/Role2");
         assert_eq!(c.roles[1].external_id.as_deref(), Some("externalID-2"));
@@ -673,7 +810,10 @@ mod tests {
         assert_eq!(c.s3_concurrency, 2);
         assert_eq!(c.kinesis_metrics_level, MetricsLevel::None);
         assert!(!c.kinesis_enhanced_fan_out);
-        assert_eq!(c.collectors, vec!["127.0.0.1:4739".parse::<SocketAddr>().unwrap()]);
+        assert_eq!(
+            c.collectors,
+            vec!["127.0.0.1:4739".parse::<SocketAddr>().unwrap()]
+        );
         assert_eq!(c.max_packet_size, 1400);
         assert_eq!(c.template_refresh, Duration::from_secs(600));
         assert_eq!(c.exporters.len(), 1);
@@ -681,8 +821,10 @@ mod tests {
         assert_eq!(c.exporters[0].ip, Some(Ipv4Addr::new(10, 255, 0, 1)));
         assert_eq!(c.exporters[0].domain_id, Some(1001));
         assert_eq!(c.inputs.len(), 3);
-        assert!(matches!(&c.inputs[2].kind, InputKind::S3 { bucket, queue_url }
-            if bucket == "my-flow-bucket" && queue_url.ends_with("/123456789012/flowlogs")));
+        assert!(
+            matches!(&c.inputs[2].kind, InputKind::S3 { bucket, queue_url }
+            if bucket == "my-flow-bucket" && queue_url.ends_with("/123456789012/flowlogs"))
+        );
     }
 
     #[test]
@@ -692,12 +834,22 @@ mod tests {
         let lines: Vec<usize> = errs.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![2, 4, 5, 7, 8, 10], "{errs:?}");
         assert!(errs[0].to_string().contains("from 1s to 1d"), "{}", errs[0]);
-        assert!(errs[1].to_string().contains("from 15m to 12h"), "{}", errs[1]);
+        assert!(
+            errs[1].to_string().contains("from 15m to 12h"),
+            "{}",
+            errs[1]
+        );
     }
 
     #[test]
     fn session_duration_bounds_are_inclusive() {
-        for (v, ok) in [("15m", true), ("12h", true), ("899s", false), ("43201", false), ("1h30m", true)] {
+        for (v, ok) in [
+            ("15m", true),
+            ("12h", true),
+            ("899s", false),
+            ("43201", false),
+            ("1h30m", true),
+        ] {
             let r = Config::parse(&format!("[aws]\nsession_duration = {v}\n"));
             assert_eq!(r.is_ok(), ok, "{v}: {r:?}");
         }
@@ -726,15 +878,31 @@ mod tests {
     fn s3_input_needs_a_queue_and_a_bucket_arn() {
         assert!(Config::parse("[input s3:arn:aws:s3:::b]\nenabled = true\n").is_err());
         assert!(Config::parse("[input s3:arn:aws:s3:::b/prefix]\nqueue = https://q\n").is_err());
-        assert!(Config::parse("[input cwl:arn:aws:logs:us-east-1:1:log-group:g]\nqueue = https://q\n").is_err());
-        let c = Config::parse("[input cwl:arn:aws:logs:us-east-1:1:log-group:g:*]\nenabled = false\n").unwrap();
-        assert_eq!(c.inputs[0].kind, InputKind::CloudWatch { arn: "arn:aws:logs:us-east-1:1:log-group:g".into() });
+        assert!(
+            Config::parse("[input cwl:arn:aws:logs:us-east-1:1:log-group:g]\nqueue = https://q\n")
+                .is_err()
+        );
+        let c =
+            Config::parse("[input cwl:arn:aws:logs:us-east-1:1:log-group:g:*]\nenabled = false\n")
+                .unwrap();
+        assert_eq!(
+            c.inputs[0].kind,
+            InputKind::CloudWatch {
+                arn: "arn:aws:logs:us-east-1:1:log-group:g".into()
+            }
+        );
         assert!(!c.inputs[0].enabled);
     }
 
     #[test]
     fn collector_without_port_gets_4739_and_first_one_replaces_the_default() {
         let c = Config::parse("[ipfix]\ncollector = 192.0.2.1\ncollector = [::1]:9995\n").unwrap();
-        assert_eq!(c.collectors, vec!["192.0.2.1:4739".parse::<SocketAddr>().unwrap(), "[::1]:9995".parse().unwrap()]);
+        assert_eq!(
+            c.collectors,
+            vec![
+                "192.0.2.1:4739".parse::<SocketAddr>().unwrap(),
+                "[::1]:9995".parse().unwrap()
+            ]
+        );
     }
 }
