@@ -8,6 +8,7 @@ pub mod cli {
     pub mod args;
 }
 pub mod config {
+    #[allow(clippy::module_inception)] // design.md names it config/config.rs
     pub mod config;
     pub mod ini;
 }
