@@ -12,6 +12,8 @@ pub mod config {
     pub mod config;
     pub mod ini;
 }
+pub mod flowlog;
+pub mod gzip;
 pub mod driver {
     pub mod clock;
     pub mod signals;
