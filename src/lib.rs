@@ -26,5 +26,17 @@ pub mod inventory {
     pub mod ip_ranges;
 }
 pub mod aws {
+    pub mod api {
+        pub mod imds;
+        pub mod query;
+        pub mod sts;
+    }
+    pub mod clock_skew;
+    pub mod credentials;
+    pub mod endpoint;
+    pub mod error;
     pub mod request;
+    pub mod retry;
+    pub mod sign;
+    pub mod xml;
 }
