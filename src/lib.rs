@@ -27,9 +27,20 @@ pub mod inventory {
 }
 pub mod aws {
     pub mod api {
+        pub mod base64;
+        pub mod dynamodb;
+        pub mod ec2;
         pub mod imds;
+        pub mod json;
+        pub mod kinesis;
+        pub mod logs;
+        pub mod monitoring;
         pub mod query;
+        pub mod s3;
+        pub mod s3_event;
+        pub mod sqs;
         pub mod sts;
+        pub mod xml;
     }
     pub mod clock_skew;
     pub mod credentials;
