@@ -12,7 +12,9 @@ pub mod config {
     pub mod config;
     pub mod ini;
 }
+pub mod export;
 pub mod flowlog;
+pub mod ipfix;
 pub mod gzip;
 pub mod driver {
     pub mod clock;

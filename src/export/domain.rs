@@ -1,0 +1,152 @@
+//! Per observation domain (one per VPC): what collectors are told about it, and the ENIs whose
+//! synthetic ifIndexes it names in options records.
+//!
+//! The interface list only grows between refreshes, so each session names interfaces by
+//! walking it with a cursor (`Session::iface_cursor`): a new ENI is appended once and every
+//! collector session picks it up. At each template refresh the list is pruned to the ENIs seen
+//! since the previous refresh and every cursor restarts, which re-announces the live ones and
+//! bounds the list by the ENIs active in one refresh period (at most `MAX_INTERFACES`).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::{DomainId, DomainInfo};
+
+/// Interfaces named per domain and refresh period. Bounds memory when ENIs churn (Lambda,
+/// ECS tasks); ENIs beyond it are still exported, only not named by an options record.
+pub const MAX_INTERFACES: usize = 16_384;
+
+#[derive(Debug)]
+pub(crate) struct Iface {
+    pub index: u32,
+    pub name: String,
+    seen: bool,
+    collision_logged: bool,
+}
+
+/// Result of [`Domain::note_interface`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Noted {
+    Known,
+    New,
+    /// Another ENI already has this ifIndex (31-bit hash collision): the first one keeps the
+    /// name.
+    Collision,
+    /// The list is full.
+    Full,
+}
+
+#[derive(Debug)]
+pub(crate) struct Domain {
+    pub id: DomainId,
+    pub info: DomainInfo,
+    pub ifaces: Vec<Iface>,
+    pos: HashMap<u32, usize>,
+    /// The last ifIndex looked up and its position: consecutive records of one ENI skip the map.
+    last: Option<(u32, usize)>,
+    pub refresh_at: Option<Instant>,
+    /// Records arrived since the last refresh.
+    pub active: bool,
+    /// Idle through the last refresh: its name is announced again with its next record.
+    pub stale: bool,
+}
+
+impl Domain {
+    pub fn new(id: DomainId, info: DomainInfo) -> Domain {
+        Domain {
+            id,
+            info,
+            ifaces: Vec::new(),
+            pos: HashMap::new(),
+            last: None,
+            refresh_at: None,
+            active: false,
+            stale: false,
+        }
+    }
+
+    /// Records that ENI `name` has ifIndex `index`.
+    pub fn note_interface(&mut self, index: u32, name: &str) -> Noted {
+        let at = match self.last {
+            Some((i, at)) if i == index => Some(at),
+            _ => self.pos.get(&index).copied(),
+        };
+        if let Some(at) = at {
+            self.last = Some((index, at));
+            let Some(f) = self.ifaces.get_mut(at) else {
+                return Noted::Known;
+            };
+            f.seen = true;
+            if f.name == name {
+                return Noted::Known;
+            }
+            if f.collision_logged {
+                return Noted::Collision;
+            }
+            f.collision_logged = true;
+            log::warn!(
+                "synthetic ifIndex collision domain={} if_index={index} kept={} other={name}",
+                self.id.0,
+                f.name
+            );
+            return Noted::Collision;
+        }
+        if self.ifaces.len() >= MAX_INTERFACES {
+            return Noted::Full;
+        }
+        let at = self.ifaces.len();
+        self.ifaces.push(Iface {
+            index,
+            name: name.to_string(),
+            seen: true,
+            collision_logged: false,
+        });
+        self.pos.insert(index, at);
+        self.last = Some((index, at));
+        Noted::New
+    }
+
+    /// Keeps the interfaces seen since the last prune and clears their marks.
+    pub fn prune(&mut self) {
+        self.ifaces.retain(|f| f.seen);
+        self.ifaces.iter_mut().for_each(|f| f.seen = false);
+        self.pos.clear();
+        self.pos
+            .extend(self.ifaces.iter().enumerate().map(|(i, f)| (f.index, i)));
+        self.last = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_prunes_and_detects_collisions() {
+        let mut d = Domain::new(DomainId(1), DomainInfo::default());
+        assert_eq!(d.note_interface(5, "eni-a"), Noted::New);
+        assert_eq!(d.note_interface(5, "eni-a"), Noted::Known);
+        assert_eq!(d.note_interface(6, "eni-b"), Noted::New);
+        assert_eq!(d.note_interface(5, "eni-z"), Noted::Collision);
+        assert_eq!(d.ifaces[0].name, "eni-a", "the first name is kept");
+        d.prune(); // both seen
+        assert_eq!(d.ifaces.len(), 2);
+        assert_eq!(d.note_interface(6, "eni-b"), Noted::Known);
+        d.prune(); // only eni-b seen in this period
+        assert_eq!(
+            d.ifaces.iter().map(|f| f.index).collect::<Vec<_>>(),
+            vec![6]
+        );
+        assert_eq!(d.note_interface(5, "eni-a"), Noted::New);
+        assert_eq!(d.note_interface(6, "eni-b"), Noted::Known);
+    }
+
+    #[test]
+    fn list_is_bounded() {
+        let mut d = Domain::new(DomainId(1), DomainInfo::default());
+        for i in 0..MAX_INTERFACES as u32 {
+            assert_eq!(d.note_interface(i + 1, "eni"), Noted::New);
+        }
+        assert_eq!(d.note_interface(0, "eni-x"), Noted::Full);
+    }
+}
