@@ -4,9 +4,7 @@
 //! sockets, files, signals and the clock; everything else is handed bytes and time.
 #![deny(unsafe_code)]
 
-pub mod cli {
-    pub mod args;
-}
+pub mod cli;
 pub mod config {
     #[allow(clippy::module_inception)] // design.md names it config/config.rs
     pub mod config;
@@ -14,10 +12,11 @@ pub mod config {
 }
 pub mod export;
 pub mod flowlog;
-pub mod ipfix;
 pub mod gzip;
+pub mod ipfix;
 pub mod driver {
     pub mod clock;
+    pub mod logger;
     pub mod signals;
     pub mod store;
     pub mod tcp;

@@ -1,1 +1,78 @@
-fn main() {}
+//! `vpcflow-ipfix`: argv → subcommand, exit codes. The only place that reads the environment.
+
+use std::process::ExitCode;
+
+use vpcflow_ipfix::cli::{self, CliError};
+use vpcflow_ipfix::driver::logger;
+
+const USAGE: &str = "\
+vpcflow-ipfix: AWS VPC Flow Logs to IPFIX, one exporter per VPC
+
+Usage:
+  vpcflow-ipfix replay   [options] FILE...|-   local .log/.log.gz flow logs (or stdin) to IPFIX
+  vpcflow-ipfix collect  [options]             a small IPFIX collector that prints decoded records
+  vpcflow-ipfix check-config FILE              validate a config file
+  vpcflow-ipfix help COMMAND                   options of a command
+
+Global options (before the command): --log-level error|warn|info|debug|trace (or VPCFLOW_LOG)";
+
+fn main() -> ExitCode {
+    let mut argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut level = std::env::var("VPCFLOW_LOG").ok();
+    if argv.first().map(String::as_str) == Some("--log-level") && argv.len() >= 2 {
+        level = Some(argv[1].clone());
+        argv.drain(..2);
+    }
+    let level = match level.as_deref().map(logger::parse_level) {
+        None => log::LevelFilter::Info,
+        Some(Some(l)) => l,
+        Some(None) => {
+            eprintln!(
+                "vpcflow-ipfix: bad log level {level:?} (error, warn, info, debug, trace, off)"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    logger::init(level);
+    if argv.is_empty() {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    }
+    let command = argv.remove(0);
+    let wants_help = argv.iter().any(|a| a == "--help" || a == "-h");
+    let result = match command.as_str() {
+        "-h" | "--help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        "-V" | "--version" => {
+            println!("vpcflow-ipfix {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        "help" => match argv.first().map(String::as_str) {
+            Some("collect") => {
+                println!("{}", cli::collect::HELP);
+                Ok(())
+            }
+            _ => {
+                println!("{USAGE}");
+                Ok(())
+            }
+        },
+        "collect" if wants_help => {
+            println!("{}", cli::collect::HELP);
+            Ok(())
+        }
+        "collect" => cli::collect::run(argv),
+        other => Err(CliError::Usage(format!(
+            "unknown command {other:?}\n{USAGE}"
+        ))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vpcflow-ipfix {command}: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
