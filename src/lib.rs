@@ -14,8 +14,10 @@ pub mod export;
 pub mod flowlog;
 pub mod gzip;
 pub mod ipfix;
+pub mod pipeline;
 pub mod driver {
     pub mod clock;
+    pub mod export_io;
     pub mod logger;
     pub mod signals;
     pub mod store;

@@ -54,6 +54,10 @@ fn main() -> ExitCode {
                 println!("{}", cli::collect::HELP);
                 Ok(())
             }
+            Some("replay") => {
+                println!("{}", cli::replay::HELP);
+                Ok(())
+            }
             _ => {
                 println!("{USAGE}");
                 Ok(())
@@ -64,6 +68,11 @@ fn main() -> ExitCode {
             Ok(())
         }
         "collect" => cli::collect::run(argv),
+        "replay" if wants_help => {
+            println!("{}", cli::replay::HELP);
+            Ok(())
+        }
+        "replay" => cli::replay::run(argv),
         other => Err(CliError::Usage(format!(
             "unknown command {other:?}\n{USAGE}"
         ))),

@@ -74,6 +74,14 @@ impl Args {
             .and_then(|(_, v)| v.as_deref())
     }
 
+    /// Every value given for a repeatable option, in order.
+    pub fn values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.options
+            .iter()
+            .filter(move |(n, _)| *n == name)
+            .filter_map(|(_, v)| v.as_deref())
+    }
+
     pub fn flag(&self, name: &str) -> bool {
         self.options.iter().any(|(n, _)| *n == name)
     }

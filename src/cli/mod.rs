@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod collect;
+pub mod replay;
 
 use std::fmt;
 

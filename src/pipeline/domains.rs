@@ -224,7 +224,8 @@ impl DomainTable {
             let id = e
                 .domain_id
                 .or_else(|| s.map(|s| s.domain_id).filter(|id| keep_id(*id)));
-            let ip = e.ip.or_else(|| s.and_then(|s| s.exporter_ipv4).filter(|ip| keep_ip(*ip)));
+            let ip =
+                e.ip.or_else(|| s.and_then(|s| s.exporter_ipv4).filter(|ip| keep_ip(*ip)));
             plan.push((&e.vpc_id, id, ip, Origin::Config));
         }
         for s in saved {
@@ -455,7 +456,10 @@ pub fn assign_from_pool(
         pool,
     };
     let (network, hosts) = pool_hosts(pool).ok_or_else(exhausted)?;
-    let in_use = taken.iter().filter(|ip| pool_contains(Some(pool), **ip)).count();
+    let in_use = taken
+        .iter()
+        .filter(|ip| pool_contains(Some(pool), **ip))
+        .count();
     if in_use as u64 >= u64::from(hosts) {
         return Err(exhausted());
     }
@@ -493,9 +497,8 @@ fn pool_contains(pool: Option<(Ipv4Addr, u8)>, ip: Ipv4Addr) -> bool {
 
 /// `vpc-` and 1 to 32 hex digits (the config accepts the same).
 fn is_vpc_id(s: &str) -> bool {
-    s.strip_prefix("vpc-").is_some_and(|h| {
-        !h.is_empty() && h.len() <= 32 && h.bytes().all(|b| b.is_ascii_hexdigit())
-    })
+    s.strip_prefix("vpc-")
+        .is_some_and(|h| !h.is_empty() && h.len() <= 32 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// 32-bit FNV-1a (draft-eastlake-fnv): the same hash as `ipfix::synthetic_if_index`.
@@ -545,7 +548,14 @@ mod tests {
     #[test]
     fn unknown_vpc_domain() {
         let mut t = DomainTable::new(&[], Some(POOL)).unwrap();
-        for vpc in [None, Some(""), Some("-"), Some("unknown"), Some("vpc-"), Some("vpc-xyz")] {
+        for vpc in [
+            None,
+            Some(""),
+            Some("-"),
+            Some("unknown"),
+            Some("vpc-"),
+            Some("vpc-xyz"),
+        ] {
             let d = t.resolve(vpc);
             assert_eq!(d.id, UNKNOWN_DOMAIN, "{vpc:?}");
             assert_eq!(d.exporter_ipv4, None, "no pool address for it");
@@ -563,8 +573,14 @@ mod tests {
         let d = t.resolve(Some(A)).clone();
         assert_eq!(d.id.0, fnv1a(A) & 0x7fff_ffff);
         let hosts = 254;
-        assert_eq!(d.exporter_ipv4, Some(Ipv4Addr::new(10, 255, 0, 1 + (fnv1a(A) % hosts) as u8)));
-        assert_eq!((d.vpc_id.as_str(), d.name.as_str(), d.origin), (A, A, Origin::Assigned));
+        assert_eq!(
+            d.exporter_ipv4,
+            Some(Ipv4Addr::new(10, 255, 0, 1 + (fnv1a(A) % hosts) as u8))
+        );
+        assert_eq!(
+            (d.vpc_id.as_str(), d.name.as_str(), d.origin),
+            (A, A, Origin::Assigned)
+        );
         assert!(t.is_dirty());
         t.mark_saved();
         // Known: the same domain, nothing new.
@@ -594,15 +610,25 @@ mod tests {
         );
         let mut t = DomainTable::from_json(&config, Some(POOL), saved.as_bytes()).unwrap();
         let a = t.get(A).unwrap();
-        assert_eq!((a.id.0, a.exporter_ipv4, a.origin), (1001, Some(Ipv4Addr::new(10, 255, 0, 1)), Origin::Config));
+        assert_eq!(
+            (a.id.0, a.exporter_ipv4, a.origin),
+            (1001, Some(Ipv4Addr::new(10, 255, 0, 1)), Origin::Config)
+        );
         // C keeps its persisted id; its address is the configured one.
         let c = t.get(C).unwrap();
-        assert_eq!((c.id.0, c.exporter_ipv4), (7777, Some(Ipv4Addr::new(192, 0, 2, 10))));
+        assert_eq!(
+            (c.id.0, c.exporter_ipv4),
+            (7777, Some(Ipv4Addr::new(192, 0, 2, 10)))
+        );
         // B's persisted id and address are now A's: B moves, to values nobody else has.
         let b = t.get(B).unwrap().clone();
         assert_eq!(b.origin, Origin::Persisted);
         assert!(![1001, 7777, hashed_b, 0, 1].contains(&b.id.0), "{b:?}");
-        assert_eq!(b.id.0, hashed_b + 1, "B's hash is D's configured id: probed");
+        assert_eq!(
+            b.id.0,
+            hashed_b + 1,
+            "B's hash is D's configured id: probed"
+        );
         let b_ip = b.exporter_ipv4.unwrap();
         assert!(pool_contains(Some(POOL), b_ip) && b_ip != Ipv4Addr::new(10, 255, 0, 1));
         assert_eq!(t.get(D).unwrap().id.0, hashed_b);
@@ -614,7 +640,14 @@ mod tests {
             assert_ne!(d.exporter_ipv4, Some(Ipv4Addr::new(10, 255, 0, 1)));
         }
         // /24 pool: 254 hosts, 3 taken before (A's config address, B, and …9 freed by A).
-        let with_ip = t.domains().iter().filter(|d| d.exporter_ipv4.is_some_and(|ip| pool_contains(Some(POOL), ip))).count();
+        let with_ip = t
+            .domains()
+            .iter()
+            .filter(|d| {
+                d.exporter_ipv4
+                    .is_some_and(|ip| pool_contains(Some(POOL), ip))
+            })
+            .count();
         assert_eq!(with_ip, 254);
     }
 
@@ -622,7 +655,13 @@ mod tests {
     fn reserved_config_ids_are_refused() {
         for id in [0, 1] {
             let err = DomainTable::new(&[spec(A, None, Some(id))], None).unwrap_err();
-            assert_eq!(err, DomainError::ReservedId { vpc_id: A.into(), id });
+            assert_eq!(
+                err,
+                DomainError::ReservedId {
+                    vpc_id: A.into(),
+                    id
+                }
+            );
             assert!(err.to_string().contains("reserved"), "{err}");
         }
     }
@@ -632,11 +671,22 @@ mod tests {
         // A small pool so that addresses collide and order would matter without the file.
         let pool = (Ipv4Addr::new(10, 0, 0, 0), 29); // 6 hosts
         // Six VPCs, the first two hashing to the same address.
-        let candidates: Vec<String> = (1..100u32).map(|i| format!("vpc-{:017x}", i * 7919)).collect();
+        let candidates: Vec<String> = (1..100u32)
+            .map(|i| format!("vpc-{:017x}", i * 7919))
+            .collect();
         let first_slot = fnv1a(&candidates[0]) % 6;
-        let twin = candidates[1..].iter().find(|v| fnv1a(v) % 6 == first_slot).unwrap();
+        let twin = candidates[1..]
+            .iter()
+            .find(|v| fnv1a(v) % 6 == first_slot)
+            .unwrap();
         let mut vpcs = vec![candidates[0].clone(), twin.clone()];
-        vpcs.extend(candidates[1..].iter().filter(|v| *v != twin).take(4).cloned());
+        vpcs.extend(
+            candidates[1..]
+                .iter()
+                .filter(|v| *v != twin)
+                .take(4)
+                .cloned(),
+        );
 
         let mut first = DomainTable::new(&[], Some(pool)).unwrap();
         for v in &vpcs {
@@ -684,13 +734,22 @@ mod tests {
         taken.insert(Ipv4Addr::new(10, 0, 0, 9));
         taken.insert(Ipv4Addr::new(10, 0, 0, 4));
         let err = assign_from_pool(B, pool, &taken).unwrap_err();
-        assert_eq!(err, DomainError::PoolExhausted { vpc_id: B.into(), pool });
+        assert_eq!(
+            err,
+            DomainError::PoolExhausted {
+                vpc_id: B.into(),
+                pool
+            }
+        );
         assert_eq!(
             err.to_string(),
             "exporter_pool 10.0.0.6/30 has no free address for vpc-0b1b2c3d4e5f60718: exported without an exporter address; widen the pool or add an [exporter vpc-0b1b2c3d4e5f60718] ip"
         );
         let mut t = DomainTable::new(&[], Some(pool)).unwrap();
-        let got: Vec<Option<Ipv4Addr>> = [A, B, C].iter().map(|v| t.resolve(Some(v)).exporter_ipv4).collect();
+        let got: Vec<Option<Ipv4Addr>> = [A, B, C]
+            .iter()
+            .map(|v| t.resolve(Some(v)).exporter_ipv4)
+            .collect();
         assert_eq!(got.iter().filter(|ip| ip.is_some()).count(), 2);
         assert_eq!(got[2], None);
         // Network and broadcast addresses are never handed out.
@@ -699,7 +758,10 @@ mod tests {
         assert!(pool_contains(Some(pool), Ipv4Addr::new(10, 0, 0, 6)));
         assert!(!pool_contains(None, Ipv4Addr::new(10, 0, 0, 6)));
         assert_eq!(pool_hosts((Ipv4Addr::new(10, 0, 0, 0), 31)), None);
-        assert_eq!(pool_hosts((Ipv4Addr::new(10, 1, 2, 3), 8)), Some((0x0a00_0000, (1 << 24) - 2)));
+        assert_eq!(
+            pool_hosts((Ipv4Addr::new(10, 1, 2, 3), 8)),
+            Some((0x0a00_0000, (1 << 24) - 2))
+        );
     }
 
     #[test]
@@ -707,22 +769,34 @@ mod tests {
         let saved = format!(
             r#"{{"version":1,"domains":[{{"vpc_id":"{A}","domain_id":42,"exporter_ipv4":"10.255.0.9"}}]}}"#
         );
-        let t = DomainTable::from_json(&[], Some((Ipv4Addr::new(10, 254, 0, 0), 24)), saved.as_bytes()).unwrap();
+        let t = DomainTable::from_json(
+            &[],
+            Some((Ipv4Addr::new(10, 254, 0, 0), 24)),
+            saved.as_bytes(),
+        )
+        .unwrap();
         let a = t.get(A).unwrap();
         assert_eq!(a.id.0, 42, "the id stays");
         let ip = a.exporter_ipv4.unwrap();
         assert_eq!(ip.octets()[..3], [10, 254, 0]);
         assert!(t.is_dirty());
         let t = DomainTable::from_json(&[], None, saved.as_bytes()).unwrap();
-        assert_eq!((t.get(A).unwrap().id.0, t.get(A).unwrap().exporter_ipv4), (42, None));
+        assert_eq!(
+            (t.get(A).unwrap().id.0, t.get(A).unwrap().exporter_ipv4),
+            (42, None)
+        );
         let t = DomainTable::from_json(&[], Some(POOL), saved.as_bytes()).unwrap();
-        assert_eq!(t.get(A).unwrap().exporter_ipv4, Some(Ipv4Addr::new(10, 255, 0, 9)));
+        assert_eq!(
+            t.get(A).unwrap().exporter_ipv4,
+            Some(Ipv4Addr::new(10, 255, 0, 9))
+        );
         assert!(!t.is_dirty());
     }
 
     #[test]
     fn state_file_format_and_errors() {
-        let mut t = DomainTable::new(&[spec(B, Some([10, 255, 0, 1]), Some(1001))], Some(POOL)).unwrap();
+        let mut t =
+            DomainTable::new(&[spec(B, Some([10, 255, 0, 1]), Some(1001))], Some(POOL)).unwrap();
         assert!(t.is_dirty(), "config values are persisted too");
         t.resolve(Some(A));
         let json = String::from_utf8(t.to_json()).unwrap();
@@ -731,7 +805,10 @@ mod tests {
         assert_eq!(v["version"], 1);
         assert_eq!(v["domains"][0]["vpc_id"], A, "sorted by VPC id");
         assert_eq!(v["domains"][0]["domain_id"], a.id.0);
-        assert_eq!(v["domains"][0]["exporter_ipv4"], a.exporter_ipv4.unwrap().to_string());
+        assert_eq!(
+            v["domains"][0]["exporter_ipv4"],
+            a.exporter_ipv4.unwrap().to_string()
+        );
         assert_eq!(v["domains"][1]["vpc_id"], B);
         assert_eq!(v["domains"][1]["domain_id"], 1001);
         assert_eq!(v["domains"].as_array().unwrap().len(), 2);

@@ -90,7 +90,10 @@ pub struct Enrichment<'a> {
 /// it, and the interface-name options records name the ifIndex with ingressInterface as scope.
 /// Guessing the direction from addresses would need the ENI's own address, which only the
 /// inventory knows; the `flow_direction` element stays absent so nothing is claimed.
-pub fn export_record<'a>(rec: &FlowRecord<'a>, enrich: &Enrichment<'a>) -> Option<ExportRecord<'a>> {
+pub fn export_record<'a>(
+    rec: &FlowRecord<'a>,
+    enrich: &Enrichment<'a>,
+) -> Option<ExportRecord<'a>> {
     if !rec.is_flow() {
         return None;
     }
@@ -162,7 +165,12 @@ pub fn export_record<'a>(rec: &FlowRecord<'a>, enrich: &Enrichment<'a>) -> Optio
         pkt_src_aws_service: text(rec, Field::PktSrcAwsService),
         pkt_dst_aws_service: text(rec, Field::PktDstAwsService),
         reject_reason: text(rec, Field::RejectReason),
-        traffic_path: code(rec, Field::TrafficPath, rec.traffic_path(), TRAFFIC_PATH_NONE),
+        traffic_path: code(
+            rec,
+            Field::TrafficPath,
+            rec.traffic_path(),
+            TRAFFIC_PATH_NONE,
+        ),
         encryption_status: code(
             rec,
             Field::EncryptionStatus,
@@ -210,7 +218,11 @@ fn text<'a>(rec: &FlowRecord<'a>, field: Field) -> Option<&'a str> {
 /// the layout has the field (so the template does not depend on the inventory's coverage
 /// within one layout), else absent.
 #[inline]
-fn with_fallback<'a>(rec: &FlowRecord<'a>, field: Field, fallback: Option<&'a str>) -> Option<&'a str> {
+fn with_fallback<'a>(
+    rec: &FlowRecord<'a>,
+    field: Field,
+    fallback: Option<&'a str>,
+) -> Option<&'a str> {
     match rec.get_str(field) {
         Some(t) if t != "-" => Some(t),
         Some(_) => Some(fallback.unwrap_or("")),
@@ -249,7 +261,14 @@ mod tests {
 
     macro_rules! fixture {
         ($name:literal) => {
-            ($name, include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/flowlogs/", $name)) as &[u8])
+            (
+                $name,
+                include_bytes!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/fixtures/flowlogs/",
+                    $name
+                )) as &[u8],
+            )
         };
     }
 
@@ -317,7 +336,12 @@ mod tests {
         if token == "-" {
             None
         } else {
-            Some(token.parse().ok().unwrap_or_else(|| panic!("fixture token {token}")))
+            Some(
+                token
+                    .parse()
+                    .ok()
+                    .unwrap_or_else(|| panic!("fixture token {token}")),
+            )
         }
     }
 
@@ -378,10 +402,16 @@ mod tests {
                     assert_eq!(r.ip_version, want);
                 }
                 "traffic-path" => {
-                    assert_eq!(r.traffic_path, Some(if dash { 0 } else { num(token).unwrap() }));
+                    assert_eq!(
+                        r.traffic_path,
+                        Some(if dash { 0 } else { num(token).unwrap() })
+                    );
                 }
                 "encryption-status" => {
-                    assert_eq!(r.encryption_status, Some(if dash { 255 } else { num(token).unwrap() }));
+                    assert_eq!(
+                        r.encryption_status,
+                        Some(if dash { 255 } else { num(token).unwrap() })
+                    );
                 }
                 "version" | "log-status" => {}
                 _ => match string_member(r, name) {
@@ -423,13 +453,17 @@ mod tests {
             let mut lines = bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty());
             let header = lines.next().unwrap();
             let layout = Layout::from_header_line(header).unwrap();
-            let names: Vec<&str> = std::str::from_utf8(header).unwrap().split_ascii_whitespace().collect();
+            let names: Vec<&str> = std::str::from_utf8(header)
+                .unwrap()
+                .split_ascii_whitespace()
+                .collect();
             for line in lines {
                 let rec = parse_line(&layout, line).unwrap_or_else(|e| panic!("{file}: {e}"));
                 let text = std::str::from_utf8(line).unwrap();
                 let tokens: Vec<&str> = text.split_ascii_whitespace().collect();
                 assert_eq!(tokens.len(), names.len(), "{file}");
-                let cols: Vec<(&str, &str)> = names.iter().copied().zip(tokens.iter().copied()).collect();
+                let cols: Vec<(&str, &str)> =
+                    names.iter().copied().zip(tokens.iter().copied()).collect();
                 let status = cols.iter().find(|(n, _)| *n == "log-status").map(|c| c.1);
                 let mapped = export_record(&rec, &Enrichment::default());
                 if matches!(status, Some("NODATA" | "SKIPDATA")) {
@@ -445,7 +479,10 @@ mod tests {
                 }
                 // Nothing came from nowhere: no enrichment was given.
                 assert_eq!(r.exporter_ipv4, None);
-                assert_eq!((r.instance_name, r.vpc_name, r.subnet_name), (None, None, None));
+                assert_eq!(
+                    (r.instance_name, r.vpc_name, r.subnet_name),
+                    (None, None, None)
+                );
                 assert_eq!((r.remote_aws_service, r.path_kind), (None, None));
                 records += 1;
             }
@@ -473,7 +510,10 @@ mod tests {
         assert_eq!(r.instance_id, Some(""), "requester-managed ENI: `-`");
         assert_eq!(r.pkt_src_aws_service, Some(""));
         assert_eq!(r.traffic_path, Some(TRAFFIC_PATH_NONE), "ingress");
-        assert_eq!(r.ingress_interface, Some(synthetic_if_index("eni-0aaaaaaaaaaaaaaa1")));
+        assert_eq!(
+            r.ingress_interface,
+            Some(synthetic_if_index("eni-0aaaaaaaaaaaaaaa1"))
+        );
         assert_eq!(r.egress_interface, Some(0));
     }
 
@@ -514,13 +554,26 @@ mod tests {
         assert_eq!(r.subnet_id, Some("subnet-from-inventory"));
         assert_eq!(r.instance_id, Some("i-from-inventory"));
         assert_eq!((r.az_id, r.region), (Some("use1-az1"), Some("us-east-1")));
-        assert_eq!(r.account_id, Some("123456789012"), "the line's account wins");
+        assert_eq!(
+            r.account_id,
+            Some("123456789012"),
+            "the line's account wins"
+        );
         assert_eq!(r.exporter_ipv4, Some(Ipv4Addr::new(10, 255, 0, 7)));
-        assert_eq!((r.instance_name, r.vpc_name, r.subnet_name), (Some("web-1"), Some("prod"), Some("private-a")));
-        assert_eq!((r.remote_aws_service, r.path_kind), (Some("S3"), Some("nat-gateway")));
+        assert_eq!(
+            (r.instance_name, r.vpc_name, r.subnet_name),
+            (Some("web-1"), Some("prod"), Some("private-a"))
+        );
+        assert_eq!(
+            (r.remote_aws_service, r.path_kind),
+            (Some("S3"), Some("nat-gateway"))
+        );
         // No direction in v2: the ifIndex goes to ingressInterface.
         assert_eq!(r.flow_direction, None);
-        assert_eq!(r.ingress_interface, Some(synthetic_if_index("eni-0123456789abcdef0")));
+        assert_eq!(
+            r.ingress_interface,
+            Some(synthetic_if_index("eni-0123456789abcdef0"))
+        );
         assert_eq!(r.egress_interface, Some(0));
 
         // v5: the line has VPC, subnet, region, AZ; instance-id is `-` on the NAT ENI.
@@ -529,7 +582,11 @@ mod tests {
         let r = export_record(&first_record(&l5, v5, 3), &enrich).unwrap();
         assert_eq!(r.vpc_id, Some("vpc-0a1b2c3d4e5f60718"));
         assert_eq!(r.subnet_id, Some("subnet-0a1b2c3d4e5f60002"));
-        assert_eq!(r.instance_id, Some("i-from-inventory"), "`-` takes the fallback");
+        assert_eq!(
+            r.instance_id,
+            Some("i-from-inventory"),
+            "`-` takes the fallback"
+        );
         assert_eq!((r.az_id, r.region), (Some("use1-az6"), Some("us-east-1")));
         // Without enrichment a `-` in a layout field is "" (present), an absent field absent.
         let r = export_record(&first_record(&l5, v5, 3), &Enrichment::default()).unwrap();
@@ -544,7 +601,10 @@ mod tests {
         let l11 = Layout::from_header_line(v11.split(|&b| b == b'\n').next().unwrap()).unwrap();
         let efa = export_record(&first_record(&l11, v11, 3), &Enrichment::default()).unwrap();
         assert_eq!(efa.ip_version, None);
-        assert_eq!((efa.src_port, efa.dst_port, efa.protocol), (None, None, None));
+        assert_eq!(
+            (efa.src_port, efa.dst_port, efa.protocol),
+            (None, None, None)
+        );
         assert_eq!(efa.src_addr, Some("10.0.1.21".parse().unwrap()));
         assert_eq!(efa.encryption_status, Some(1));
         let bpa = export_record(&first_record(&l11, v11, 4), &Enrichment::default()).unwrap();
@@ -553,19 +613,37 @@ mod tests {
         assert_eq!(bpa.ip_version, Some(6));
         // A layout without `type`: the family of the addresses.
         let l = Layout::from_log_format("${srcaddr} ${dstaddr} ${start} ${end}").unwrap();
-        let r = export_record(&parse_line(&l, b"2001:db8::1 2001:db8::2 1 2").unwrap(), &Enrichment::default()).unwrap();
+        let r = export_record(
+            &parse_line(&l, b"2001:db8::1 2001:db8::2 1 2").unwrap(),
+            &Enrichment::default(),
+        )
+        .unwrap();
         assert_eq!(r.ip_version, Some(6));
         assert_eq!((r.start_ms, r.end_ms), (Some(1000), Some(2000)));
-        assert_eq!((r.interface_name, r.ingress_interface, r.egress_interface), (None, None, None));
+        assert_eq!(
+            (r.interface_name, r.ingress_interface, r.egress_interface),
+            (None, None, None)
+        );
         assert_eq!((r.traffic_path, r.encryption_status), (None, None));
         // `-` for type: the family too.
         let l = Layout::from_log_format("${type} ${srcaddr} ${interface-id}").unwrap();
-        let r = export_record(&parse_line(&l, b"- 10.0.0.1 -").unwrap(), &Enrichment::default()).unwrap();
+        let r = export_record(
+            &parse_line(&l, b"- 10.0.0.1 -").unwrap(),
+            &Enrichment::default(),
+        )
+        .unwrap();
         assert_eq!(r.ip_version, Some(4));
-        assert_eq!((r.interface_name, r.ingress_interface, r.egress_interface), (Some(""), Some(0), Some(0)));
+        assert_eq!(
+            (r.interface_name, r.ingress_interface, r.egress_interface),
+            (Some(""), Some(0), Some(0))
+        );
         // A start time that overflows in milliseconds is absent rather than wrapped.
         let l = Layout::from_log_format("${start}").unwrap();
-        let r = export_record(&parse_line(&l, b"18446744073709551615").unwrap(), &Enrichment::default()).unwrap();
+        let r = export_record(
+            &parse_line(&l, b"18446744073709551615").unwrap(),
+            &Enrichment::default(),
+        )
+        .unwrap();
         assert_eq!(r.start_ms, None);
     }
 }

@@ -1,0 +1,221 @@
+//! Moves finished IPFIX messages from the export engine to the collectors' sockets.
+//!
+//! UDP: one datagram per message, from the shared socket or (bind mode) from the domain's
+//! exporter address; a full socket buffer leaves the message in flight until WRITABLE.
+//! TCP: messages are written as a byte stream with a partial-write offset; when a connection
+//! (re)comes up the engine is told, so templates precede data on the new connection.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Instant;
+
+use mio::{Registry, Token};
+
+use super::tcp::{TcpEvent, TcpExport, WriteOutcome};
+use super::udp::{SendOutcome, UdpExport};
+use crate::export::{CollectorId, DomainId, Export};
+
+/// Counters the closing summary and the status file report.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IoStats {
+    pub datagrams: u64,
+    pub bytes: u64,
+    /// UDP datagrams refused by the network (ICMP unreachable, too big): gone, as UDP allows.
+    pub lost: u64,
+    pub reconnects: u64,
+}
+
+enum Transport {
+    Udp(UdpExport),
+    Tcp {
+        links: TcpExport,
+        offsets: Vec<usize>,
+    },
+}
+
+pub struct ExportIo {
+    transport: Transport,
+    pub stats: IoStats,
+}
+
+impl ExportIo {
+    pub fn udp(
+        registry: &Registry,
+        collectors: &[SocketAddr],
+        base_token: usize,
+    ) -> io::Result<ExportIo> {
+        Ok(ExportIo {
+            transport: Transport::Udp(UdpExport::open(registry, collectors, base_token)?),
+            stats: IoStats::default(),
+        })
+    }
+
+    pub fn tcp(collectors: &[SocketAddr], base_token: usize, now: Instant) -> ExportIo {
+        ExportIo {
+            transport: Transport::Tcp {
+                links: TcpExport::new(collectors, base_token, now),
+                offsets: vec![0; collectors.len()],
+            },
+            stats: IoStats::default(),
+        }
+    }
+
+    /// Bind mode: open the sockets that send from `ip` (to every collector).
+    pub fn bind_exporter(
+        &mut self,
+        registry: &Registry,
+        collectors: usize,
+        ip: Ipv4Addr,
+    ) -> io::Result<()> {
+        if let Transport::Udp(u) = &mut self.transport {
+            for c in 0..collectors {
+                u.bind_exporter(registry, c, ip)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn owns_token(&self, token: Token) -> bool {
+        match &self.transport {
+            Transport::Udp(u) => u.owns_token(token),
+            Transport::Tcp { links, .. } => links.owns_token(token),
+        }
+    }
+
+    /// Every collector connection is up (always true for UDP).
+    pub fn all_up(&self, collectors: usize) -> bool {
+        match &self.transport {
+            Transport::Udp(_) => true,
+            Transport::Tcp { links, .. } => (0..collectors).all(|c| links.is_up(c)),
+        }
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match &self.transport {
+            Transport::Udp(_) => None,
+            Transport::Tcp { links, .. } => links.poll_timeout(),
+        }
+    }
+
+    /// Connection timers (TCP reconnect backoff).
+    pub fn handle_timeout(&mut self, registry: &Registry, export: &mut Export, now: Instant) {
+        if let Transport::Tcp { links, .. } = &mut self.transport {
+            links.handle_timeout(registry, now);
+        }
+        self.handle_tcp_events(export);
+    }
+
+    /// A readiness event on one of our tokens.
+    pub fn handle_event(
+        &mut self,
+        registry: &Registry,
+        export: &mut Export,
+        token: Token,
+        readable: bool,
+        now: Instant,
+    ) {
+        if let Transport::Tcp { links, .. } = &mut self.transport {
+            links.handle_event(registry, token, readable, now);
+        }
+        self.handle_tcp_events(export);
+    }
+
+    fn handle_tcp_events(&mut self, export: &mut Export) {
+        let Transport::Tcp { links, offsets } = &mut self.transport else {
+            return;
+        };
+        while let Some(ev) = links.poll_event() {
+            match ev {
+                TcpEvent::Up(c) => {
+                    // A new transport session: templates first, the cut message resent whole.
+                    offsets[c] = 0;
+                    export.handle_reconnect(CollectorId(c));
+                    self.stats.reconnects += 1;
+                }
+                TcpEvent::Down(c, _) => offsets[c] = 0,
+            }
+        }
+    }
+
+    /// Writes every message the engine has ready until the sockets push back. `bind_ip` gives
+    /// the source address of a domain in bind mode.
+    pub fn pump(
+        &mut self,
+        registry: &Registry,
+        export: &mut Export,
+        bind_ip: &dyn Fn(DomainId) -> Option<Ipv4Addr>,
+        now: Instant,
+    ) -> io::Result<()> {
+        let collectors = export.config().collectors;
+        match &mut self.transport {
+            Transport::Udp(udp) => {
+                // Messages left in flight by a full socket buffer go first, in order.
+                for c in 0..collectors {
+                    let Some(t) = export.in_flight(CollectorId(c)) else {
+                        continue;
+                    };
+                    let (len, outcome) = (t.bytes.len(), udp.send(c, bind_ip(t.domain), t.bytes)?);
+                    if !Self::udp_done(&mut self.stats, outcome, len) {
+                        return Ok(());
+                    }
+                    export.handle_sent(CollectorId(c));
+                }
+                while let Some(t) = export.poll_transmit() {
+                    let (c, len) = (t.collector, t.bytes.len());
+                    let outcome = udp.send(c.0, bind_ip(t.domain), t.bytes)?;
+                    if !Self::udp_done(&mut self.stats, outcome, len) {
+                        return Ok(()); // stays in flight until WRITABLE
+                    }
+                    export.handle_sent(c);
+                }
+            }
+            Transport::Tcp { links, offsets } => {
+                for c in 0..collectors {
+                    loop {
+                        let t = match export.in_flight(CollectorId(c)) {
+                            Some(t) => t,
+                            None => match export.poll_transmit() {
+                                Some(t) => t,
+                                None => break,
+                            },
+                        };
+                        let collector = t.collector.0;
+                        let bytes = t.bytes;
+                        let off = offsets[collector];
+                        match links.write(registry, collector, &bytes[off..], now) {
+                            WriteOutcome::Written(n) => {
+                                offsets[collector] += n;
+                                if offsets[collector] == bytes.len() {
+                                    self.stats.datagrams += 1;
+                                    self.stats.bytes += bytes.len() as u64;
+                                    offsets[collector] = 0;
+                                    export.handle_sent(CollectorId(collector));
+                                }
+                            }
+                            WriteOutcome::WouldBlock | WriteOutcome::NotUp => break,
+                        }
+                    }
+                }
+                self.handle_tcp_events(export);
+            }
+        }
+        Ok(())
+    }
+
+    /// Accounts one UDP send; false when the socket is full and the message must wait.
+    fn udp_done(stats: &mut IoStats, outcome: SendOutcome, len: usize) -> bool {
+        match outcome {
+            SendOutcome::Sent => {
+                stats.datagrams += 1;
+                stats.bytes += len as u64;
+                true
+            }
+            SendOutcome::Lost(kind) => {
+                stats.lost += 1;
+                log::debug!("ipfix datagram lost: error={kind:?}");
+                true
+            }
+            SendOutcome::WouldBlock => false,
+        }
+    }
+}
