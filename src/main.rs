@@ -58,6 +58,10 @@ fn main() -> ExitCode {
                 println!("{}", cli::replay::HELP);
                 Ok(())
             }
+            Some("check-config") => {
+                println!("{}", cli::check_config::HELP);
+                Ok(())
+            }
             _ => {
                 println!("{USAGE}");
                 Ok(())
@@ -73,6 +77,11 @@ fn main() -> ExitCode {
             Ok(())
         }
         "replay" => cli::replay::run(argv),
+        "check-config" if wants_help => {
+            println!("{}", cli::check_config::HELP);
+            Ok(())
+        }
+        "check-config" => cli::check_config::run(argv),
         other => Err(CliError::Usage(format!(
             "unknown command {other:?}\n{USAGE}"
         ))),

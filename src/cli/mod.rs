@@ -1,6 +1,7 @@
 //! The subcommands: each file parses its own options and drives the sans-IO core.
 
 pub mod args;
+pub mod check_config;
 pub mod collect;
 pub mod replay;
 
