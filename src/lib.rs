@@ -15,6 +15,7 @@ pub mod flowlog;
 pub mod gzip;
 pub mod ipfix;
 pub mod pipeline;
+pub mod source;
 pub mod driver {
     pub mod clock;
     pub mod export_io;

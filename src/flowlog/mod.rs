@@ -6,6 +6,7 @@
 
 pub mod fields;
 pub mod layout;
+pub mod layout_set;
 pub mod lines;
 pub mod record;
 pub mod stats;

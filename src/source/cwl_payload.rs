@@ -46,8 +46,10 @@ pub const CWL_MAX_EVENT: usize = 256 << 10;
 /// CloudWatch Logs: a PutLogEvents batch is at most 1 048 576 bytes of messages plus 26 bytes
 /// per event (same reference).
 pub const CWL_MAX_BATCH: usize = 1_048_576;
-/// How many times its compressed size a payload may inflate to. Subscription JSON of flow-log
-/// lines compresses about 8–15×; 32× leaves room and still bounds a deflate bomb.
+/// How many times its compressed size a payload may inflate to. The 2000 records of
+/// `fixtures/gzip/custom-v5-2000-lines.log.gz` as one subscription document inflate 17× (665 KB
+/// from 39 KB; synthetic, more repetitive than real traffic); 32× leaves room and still bounds
+/// a deflate bomb, which can reach 1032×.
 pub const MAX_INFLATE_RATIO: usize = 32;
 /// Default cap on one record's inflated text: a default-size Kinesis record at
 /// [`MAX_INFLATE_RATIO`]. Use [`CwlDecoder::for_record_limit`] for streams with larger records.
