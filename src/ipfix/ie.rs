@@ -140,7 +140,7 @@ elements! {
     VpcId: pen 2 "vpcId" String V, ID, "vpc_id", "VPC of the ENI.";
     SubnetId: pen 3 "subnetId" String V, ID, "subnet_id", "Subnet of the ENI.";
     InstanceId: pen 4 "instanceId" String V, ID, "instance_id", "Instance the ENI is attached to.";
-    TrafficPath: pen 5 "trafficPath" Unsigned8 1, ID, "traffic_path", "VPC traffic-path code 1-8 (egress records).";
+    TrafficPath: pen 5 "trafficPath" Unsigned8 1, ID, "traffic_path", "VPC traffic-path code 1-8 (egress records); 0 when the line has -.";
     AwsRegion: pen 6 "awsRegion" String V, ID, "aws_region", "Region of the ENI.";
     AzId: pen 7 "azId" String V, ID, "az_id", "Availability Zone id of the ENI (e.g. use1-az6).";
     PktSrcAwsService: pen 8 "pktSrcAwsService" String V, ID, "pkt_src_aws_service", "ip-ranges.json service of the packet source address.";
@@ -153,7 +153,7 @@ elements! {
     VpcInterfaceDstIPv4Address: pen 14 "vpcInterfaceDstIPv4Address" Ipv4Address 4, ID, "vpc_interface_dst_ipv4", "ENI-level dstaddr when it differs from the packet destination.";
     VpcInterfaceSrcIPv6Address: pen 15 "vpcInterfaceSrcIPv6Address" Ipv6Address 16, ID, "vpc_interface_src_ipv6", "ENI-level srcaddr (IPv6) when it differs from the packet source.";
     VpcInterfaceDstIPv6Address: pen 16 "vpcInterfaceDstIPv6Address" Ipv6Address 16, ID, "vpc_interface_dst_ipv6", "ENI-level dstaddr (IPv6) when it differs from the packet destination.";
-    EncryptionStatus: pen 17 "encryptionStatus" Unsigned8 1, ID, "encryption_status", "0 none, 1 Nitro, 2 application, 3 both.";
+    EncryptionStatus: pen 17 "encryptionStatus" Unsigned8 1, ID, "encryption_status", "0 none, 1 Nitro, 2 application, 3 both; 255 when the line has -.";
     EcsClusterArn: pen 18 "ecsClusterArn" String V, ID, "ecs_cluster_arn", "ECS cluster ARN.";
     EcsClusterName: pen 19 "ecsClusterName" String V, ID, "ecs_cluster_name", "ECS cluster name.";
     EcsContainerInstanceArn: pen 20 "ecsContainerInstanceArn" String V, ID, "ecs_container_instance_arn", "ECS container instance ARN.";

@@ -10,6 +10,7 @@
 //!
 //! Sessions, sequence numbers, refresh and delivery tracking live in `crate::export`.
 
+pub mod element_docs;
 pub mod framer;
 pub mod ie;
 pub mod reader;
