@@ -13,16 +13,26 @@ pub mod config {
 pub mod export;
 pub mod flowlog;
 pub mod gzip;
+pub mod http;
 pub mod ipfix;
 pub mod pipeline;
 pub mod source;
 pub mod driver {
+    pub mod call;
     pub mod clock;
+    pub mod conn;
     pub mod export_io;
     pub mod logger;
+    #[cfg(test)]
+    mod loopback_test;
+    pub mod pool;
+    pub mod resolve;
     pub mod signals;
     pub mod store;
     pub mod tcp;
+    #[cfg(test)]
+    mod test_server;
+    pub mod tls;
     pub mod udp;
 }
 pub mod inventory {
