@@ -12,11 +12,17 @@ a valid file prints a summary of the settings in effect (exit 0).";
 
 pub fn run(argv: Vec<String>) -> Result<(), CliError> {
     let [path] = argv.as_slice() else {
-        return Err(CliError::Usage("check-config takes exactly one FILE".into()));
+        return Err(CliError::Usage(
+            "check-config takes exactly one FILE".into(),
+        ));
     };
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::Runtime(format!("{path}: {e}")))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| CliError::Runtime(format!("{path}: {e}")))?;
     let cfg = Config::parse(&text).map_err(|errs| {
-        let lines: Vec<String> = errs.iter().map(|e| format!("{path}:{}: {}", e.line, e.message)).collect();
+        let lines: Vec<String> = errs
+            .iter()
+            .map(|e| format!("{path}:{}: {}", e.line, e.message))
+            .collect();
         CliError::Usage(format!("{} problem(s):\n{}", errs.len(), lines.join("\n")))
     })?;
     println!("{path}: ok");
@@ -24,7 +30,9 @@ pub fn run(argv: Vec<String>) -> Result<(), CliError> {
     println!("  inventory_refresh    {}", cfg.inventory_refresh);
     println!(
         "  accounts             credentials file: {}, roles: {}, session {}",
-        cfg.credentials_file.as_deref().unwrap_or("(none: environment / instance role)"),
+        cfg.credentials_file
+            .as_deref()
+            .unwrap_or("(none: environment / instance role)"),
         cfg.roles.len(),
         fmt_duration(cfg.session_duration)
     );
@@ -44,7 +52,11 @@ pub fn run(argv: Vec<String>) -> Result<(), CliError> {
         cfg.transport,
         collectors.join(", "),
         cfg.max_packet_size,
-        if cfg.rate_limit == 0 { "unlimited".to_string() } else { format!("{}/s", cfg.rate_limit) },
+        if cfg.rate_limit == 0 {
+            "unlimited".to_string()
+        } else {
+            format!("{}/s", cfg.rate_limit)
+        },
         fmt_duration(cfg.template_refresh),
         cfg.enterprise_number
     );
