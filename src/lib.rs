@@ -18,6 +18,7 @@ pub mod ipfix;
 pub mod pipeline;
 pub mod source;
 pub mod driver {
+    pub mod aws_loop;
     pub mod call;
     pub mod clock;
     pub mod conn;
@@ -56,10 +57,12 @@ pub mod aws {
         pub mod sts;
         pub mod xml;
     }
+    pub mod client;
     pub mod clock_skew;
     pub mod credentials;
     pub mod endpoint;
     pub mod error;
+    pub mod permissions;
     pub mod request;
     pub mod retry;
     pub mod sign;

@@ -17,7 +17,7 @@ use std::fmt;
 
 use crate::aws::request::{ApiRequest, Service};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scheme {
     Https,
     /// Only from an override (a local emulator).
@@ -76,6 +76,9 @@ impl EndpointOverrides {
 /// Where an [`ApiRequest`] goes on an [`Endpoint`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
+    /// The name (or IP literal, IPv6 without brackets) to connect to and verify TLS against:
+    /// the endpoint host, prefixed with the bucket for virtual-hosted S3.
+    pub connect_host: String,
     /// `Host` header value: host, plus `:port` when not the scheme's default.
     pub host_header: String,
     /// Origin-form request target: the wire path, then `?query` if any.
@@ -283,6 +286,7 @@ pub fn target(req: &ApiRequest, ep: &Endpoint) -> Result<Target, EndpointError> 
         path.push('/');
     }
     let v6 = ep.host.contains(':');
+    let connect_host = format!("{host}{}", ep.host);
     if v6 {
         host.push('[');
     }
@@ -300,6 +304,7 @@ pub fn target(req: &ApiRequest, ep: &Endpoint) -> Result<Target, EndpointError> 
     }
     let uri = format!("{}://{host}{path}", ep.scheme.as_str());
     Ok(Target {
+        connect_host,
         host_header: host,
         path_and_query: path,
         uri,
@@ -449,6 +454,7 @@ mod tests {
         let t = target(&req(Service::Sts, None, "/", ""), &ep).expect("target");
         assert_eq!(t.host_header, "[::1]:5000");
         assert_eq!(t.uri, "http://[::1]:5000/");
+        assert_eq!(t.connect_host, "::1", "connect to the bare address");
         for bad in [
             "ftp://x",
             "localhost:4566",
@@ -491,6 +497,10 @@ mod tests {
             "my-flow-log-bucket.s3.us-east-1.amazonaws.com"
         );
         assert_eq!(t.path_and_query, "/dir%20with%20space/a%2Bb.log.gz");
+        assert_eq!(
+            t.connect_host, t.host_header,
+            "the bucket is part of the host"
+        );
         let t = target(
             &req(Service::S3, Some("my-flow-log-bucket"), "/", "notification"),
             &ep,

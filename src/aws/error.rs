@@ -9,6 +9,7 @@
 //! | JSON + awsQueryCompatible (SQS) | `x-amzn-query-error: <legacy code>;<Sender\|Receiver>` wins, the JSON code is kept in `json_code` (botocore's `QueryErrorCode`) |
 //! | REST-XML (S3) | `<Error><Code>`; bodiless HEAD/304/404/412/301 → a code from the status; `x-amz-bucket-region` |
 //!
+//! A JSON service answering with an XML error document (moto's IAM layer does) is read as XML.
 //! A body that does not parse is never a panic: the error gets `kind = Malformed`, the HTTP
 //! status as its code (botocore's generic-error rule) and the start of the body as its message.
 
@@ -64,7 +65,11 @@ impl fmt::Display for AwsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "HTTP {} {}", self.status, self.code)?;
         if !self.message.is_empty() {
-            write!(f, ": {}", self.message)?;
+            // Service messages may hold line breaks; an error is shown on one line.
+            f.write_str(": ")?;
+            for c in self.message.chars() {
+                fmt::Write::write_char(f, if c.is_control() { ' ' } else { c })?;
+            }
         }
         if let Some(id) = &self.request_id {
             write!(f, " (request id {id})")?;
@@ -133,19 +138,26 @@ impl AwsError {
             return e;
         }
         let decoded = match protocol {
-            Protocol::Json10 | Protocol::Json11 => decode_json(
-                &mut e,
-                body,
-                header("x-amzn-errortype"),
-                header("x-amzn-query-error"),
-            ),
+            Protocol::Json10 | Protocol::Json11 => {
+                decode_json(
+                    &mut e,
+                    body,
+                    header("x-amzn-errortype"),
+                    header("x-amzn-query-error"),
+                )
+                // Emulators (moto's IAM layer) and some front ends answer JSON services with a
+                // query-XML `<ErrorResponse>`: read the code there rather than lose it.
+                || (body.trim_ascii_start().starts_with(b"<") && decode_xml(&mut e, body))
+            }
             Protocol::Ec2Query | Protocol::Query | Protocol::RestXml => decode_xml(&mut e, body),
         };
         if !decoded {
             e.kind = ErrorKind::Malformed;
             e.code = status.to_string();
             let snippet = &body[..body.len().min(MALFORMED_SNIPPET)];
-            e.message = String::from_utf8_lossy(snippet).trim().to_string();
+            // One line: HTML error pages from proxies and emulators span many.
+            let text = String::from_utf8_lossy(snippet);
+            e.message = text.split_whitespace().collect::<Vec<_>>().join(" ");
         }
         e
     }
@@ -519,6 +531,29 @@ pub(crate) mod tests {
         );
     }
 
+    /// moto's IAM layer answers a JSON service (CloudWatch Logs here) with query XML.
+    #[test]
+    fn xml_error_from_a_json_service() {
+        let (status, headers, body) = parse_response(include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/aws/permissions/moto_logs_DescribeLogStreams_denied.response.txt"
+        )));
+        let e = AwsError::from_parts(Protocol::Json11, "POST", status, &headers, body);
+        assert_eq!((e.status, e.code.as_str()), (403, "AccessDenied"));
+        assert_eq!(e.kind, ErrorKind::Service);
+        assert_eq!(e.fault, Some(Fault::Sender));
+        assert!(
+            e.message
+                .ends_with("is not authorized to perform: logs:DescribeLogStreams"),
+            "{}",
+            e.message
+        );
+        // HTML from a proxy stays malformed.
+        let html = b"<html><body>502 Bad Gateway</body></html>";
+        let e = AwsError::from_parts(Protocol::Json11, "POST", 502, &HeaderMap::new(), html);
+        assert_eq!((e.kind, e.code.as_str()), (ErrorKind::Malformed, "502"));
+    }
+
     #[test]
     fn s3_skew_error_carries_server_time() {
         let (status, headers, body) = parse_response(fixture!("s3_error_RequestTimeTooSkewed"));
@@ -645,6 +680,20 @@ pub(crate) mod tests {
         );
         assert_eq!((e.kind, e.code.as_str()), (ErrorKind::Malformed, "502"));
         assert!(e.message.starts_with("<html>"));
+        let e = AwsError::from_parts(
+            Protocol::Json11,
+            "POST",
+            500,
+            &HeaderMap::new(),
+            b"<!doctype html>\n<title>500</title>\n\n<p>Internal\tError</p>\n",
+        );
+        assert_eq!(
+            e.to_string(),
+            "HTTP 500 500: <!doctype html> <title>500</title> <p>Internal Error</p>"
+        );
+        let mut multi = e.clone();
+        multi.message = "line one\nline two".to_string();
+        assert_eq!(multi.to_string(), "HTTP 500 500: line one line two");
         let e = AwsError::from_parts(
             Protocol::Json11,
             "POST",

@@ -32,6 +32,21 @@ pub enum TransportFailure {
     Tls,
     /// An HTTP response we could not parse.
     Http,
+    /// A buffered response body over its cap: sending again brings the same body.
+    TooLarge,
+}
+
+impl std::fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TransportFailure::Connect => "could not connect",
+            TransportFailure::Timeout => "timed out",
+            TransportFailure::Closed => "connection closed before the response was complete",
+            TransportFailure::Tls => "TLS failure",
+            TransportFailure::Http => "invalid HTTP response",
+            TransportFailure::TooLarge => "response body over its size cap",
+        })
+    }
 }
 
 /// What failed.
@@ -113,6 +128,7 @@ const REFRESH_CODES: &[&str] = &[
 /// Classifies a failure. `wall` is our clock when the response arrived (for skew detection).
 pub fn classify(failure: Failure<'_>, wall: SystemTime) -> Verdict {
     let e = match failure {
+        Failure::Transport(TransportFailure::TooLarge) => return Verdict::Fatal,
         Failure::Transport(_) => return Verdict::Retry { throttle: false },
         Failure::Aws(e) => e,
     };
@@ -391,6 +407,11 @@ mod tests {
                 Verdict::Retry { throttle: false }
             );
         }
+        assert_eq!(
+            classify(Failure::Transport(TransportFailure::TooLarge), wall()),
+            Verdict::Fatal,
+            "the same body comes back on every attempt"
+        );
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub const USER_AGENT: &str = concat!("vpcflow-ipfix/", env!("CARGO_PKG_VERSION")
 /// A request ready for ureq-proto: headers final, body alongside.
 #[derive(Debug)]
 pub struct SignedRequest {
+    /// Where to connect (and what TLS verifies): [`endpoint::Target::connect_host`].
+    pub connect_host: String,
     pub request: Request<()>,
     pub body: Vec<u8>,
 }
@@ -143,6 +145,7 @@ pub fn sign(
     put("content-length", &req.body.len().to_string(), false)?;
     put("user-agent", USER_AGENT, false)?;
     Ok(SignedRequest {
+        connect_host: target.connect_host,
         request,
         body: req.body.clone(),
     })

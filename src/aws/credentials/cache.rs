@@ -108,6 +108,9 @@ pub struct CredentialCache {
     /// STS region for GetCallerIdentity (static keys).
     sts_region: String,
     last_error: Option<CredentialError>,
+    /// Whether `last_error` is worth a quick retry (transport, throttling) rather than an
+    /// operator's fix (access denied, IMDS disabled: retried only every 5 min).
+    last_retryable: bool,
     wants_base_refresh: bool,
     observed_skew: Option<ClockSkew>,
     rng: Rng,
@@ -142,6 +145,7 @@ impl CredentialCache {
             account_id: None,
             sts_region: sts_region.to_string(),
             last_error: None,
+            last_retryable: true,
             wants_base_refresh: false,
             observed_skew: None,
             rng: Rng::new(seed),
@@ -219,6 +223,17 @@ impl CredentialCache {
     /// The last failure, until the next success.
     pub fn last_error(&self) -> Option<&CredentialError> {
         self.last_error.as_ref()
+    }
+
+    /// Failed fetches since the last success (grows by one with every failure).
+    pub fn failure_count(&self) -> u32 {
+        self.failures
+    }
+
+    /// Whether the last failure is expected to clear on a quick retry; `false` means the next
+    /// attempt is [`FATAL_RETRY_INTERVAL`] away and callers waiting for credentials should fail.
+    pub fn last_error_is_retryable(&self) -> bool {
+        self.last_error.is_none() || self.last_retryable
     }
 
     /// Whether this is an assumed role (it needs [`CredentialCache::set_base`]).
@@ -492,6 +507,7 @@ impl CredentialCache {
             delay.as_millis()
         );
         self.last_error = Some(error);
+        self.last_retryable = retryable;
         self.stale = false;
         self.phase = Phase::Backoff {
             retry_at: now + delay,

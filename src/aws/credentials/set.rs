@@ -68,6 +68,16 @@ impl CredentialSet {
         self.slots.get(id.0).map(|s| &s.cache)
     }
 
+    /// The cache an assumed role signs its AssumeRole calls with.
+    pub fn base_of(&self, id: CacheId) -> Option<CacheId> {
+        self.slots.get(id.0).and_then(|s| s.base)
+    }
+
+    /// Every cache id, in the order they were added.
+    pub fn ids(&self) -> impl Iterator<Item = CacheId> + '_ {
+        (0..self.slots.len()).map(CacheId)
+    }
+
     pub fn current(&self, id: CacheId) -> Option<&Credentials> {
         self.cache(id)?.current()
     }

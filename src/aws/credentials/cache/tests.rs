@@ -194,6 +194,10 @@ fn assume_role_refresh_schedule() {
         c.handle_timeout(now);
         if c.poll_request(now, wall).is_some() {
             c.handle_response(now, wall, CallOutcome::Failed(TransportFailure::Timeout));
+            assert!(
+                c.last_error_is_retryable(),
+                "a timeout is worth a quick retry"
+            );
         }
         now = c.poll_timeout().expect("timer");
         assert!(now <= expiry);
@@ -363,12 +367,14 @@ fn imds_disabled_is_a_slow_retry() {
     let t0 = test_epoch();
     let mut c = CredentialCache::instance_role(ImdsBase::default(), 3);
     assert!(c.poll_request(t0, noon()).is_some());
+    assert!(c.last_error_is_retryable(), "no failure yet");
     let r = (
         Response::builder().status(403).body(()).expect("response"),
         &b""[..],
     );
     reply(&mut c, t0, noon(), &r);
     assert_eq!(c.poll_timeout(), Some(t0 + FATAL_RETRY_INTERVAL));
+    assert!(!c.last_error_is_retryable());
     assert!(
         c.last_error()
             .is_some_and(|e| e.to_string().contains("IMDSv2 token request refused"))
