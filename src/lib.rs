@@ -38,7 +38,11 @@ pub mod driver {
 }
 pub mod inventory {
     pub mod cron;
+    pub mod discover;
+    pub mod enrich;
     pub mod ip_ranges;
+    pub mod model;
+    pub mod report;
 }
 pub mod aws {
     pub mod api {
