@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use vpcflow_ipfix::cli::env::AwsEnv;
 use vpcflow_ipfix::cli::{self, CliError};
 use vpcflow_ipfix::driver::logger;
 
@@ -12,6 +13,7 @@ Usage:
   vpcflow-ipfix replay   [options] FILE...|-   local .log/.log.gz flow logs (or stdin) to IPFIX
   vpcflow-ipfix collect  [options]             a small IPFIX collector that prints decoded records
   vpcflow-ipfix check-config FILE              validate a config file
+  vpcflow-ipfix check-aws [--config FILE]      verify AWS access: accounts, regions, IAM permissions
   vpcflow-ipfix help COMMAND                   options of a command
 
 Global options (before the command): --log-level error|warn|info|debug|trace (or VPCFLOW_LOG)";
@@ -34,6 +36,8 @@ fn main() -> ExitCode {
         }
     };
     logger::init(level);
+    // The AWS environment is read here, once; commands get it as a value.
+    let aws_env = AwsEnv::from_vars(|name| std::env::var(name).ok());
     if argv.is_empty() {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
@@ -62,6 +66,10 @@ fn main() -> ExitCode {
                 println!("{}", cli::check_config::HELP);
                 Ok(())
             }
+            Some("check-aws") => {
+                println!("{}", cli::check_aws::HELP);
+                Ok(())
+            }
             _ => {
                 println!("{USAGE}");
                 Ok(())
@@ -82,6 +90,11 @@ fn main() -> ExitCode {
             Ok(())
         }
         "check-config" => cli::check_config::run(argv),
+        "check-aws" if wants_help => {
+            println!("{}", cli::check_aws::HELP);
+            Ok(())
+        }
+        "check-aws" => cli::check_aws::run(argv, &aws_env),
         other => Err(CliError::Usage(format!(
             "unknown command {other:?}\n{USAGE}"
         ))),

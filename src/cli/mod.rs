@@ -1,8 +1,11 @@
 //! The subcommands: each file parses its own options and drives the sans-IO core.
 
+pub mod accounts;
 pub mod args;
+pub mod check_aws;
 pub mod check_config;
 pub mod collect;
+pub mod env;
 pub mod replay;
 
 use std::fmt;

@@ -30,7 +30,9 @@
 //! [`AwsDriver::read_body`] until it returns 0, or stops early when it has no room. Nothing more
 //! is announced for that call until a read returns 0, so an app that stopped early comes back by
 //! itself (from [`AwsApp::poll_work`], which runs every loop turn); meanwhile the connection's
-//! buffer stays full and TCP flow control slows the sender.
+//! buffer stays full and TCP flow control slows the sender. A turn happens on readiness or a
+//! deadline, so an app waiting for room the loop cannot see returns a deadline from
+//! [`AwsApp::poll_timeout`].
 //!
 //! Events keep their order: a streamed call's `StreamStart` comes before its first
 //! `BodyReady`, and its `Done` after the last byte was read.
@@ -103,9 +105,14 @@ enum BodyState {
     /// Streamed, before its head.
     AwaitingHead,
     /// A 2xx body that belongs to the app.
-    Streaming { call: CallId },
+    Streaming {
+        call: CallId,
+    },
     /// An error body read here, at most `cap` bytes kept.
-    Collecting { cap: usize, kept: Vec<u8> },
+    Collecting {
+        cap: usize,
+        kept: Vec<u8>,
+    },
 }
 
 #[derive(Debug)]

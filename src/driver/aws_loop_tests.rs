@@ -193,7 +193,10 @@ fn buffered_call_is_signed_and_answered() {
     assert!(!seen.is_empty());
     let port = srv.addr.port();
     for req in seen.iter() {
-        assert_eq!(req.header("host"), Some(format!("127.0.0.1:{port}").as_str()));
+        assert_eq!(
+            req.header("host"),
+            Some(format!("127.0.0.1:{port}").as_str())
+        );
         let auth = req.header("authorization").expect("signed");
         assert!(
             auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
@@ -208,7 +211,10 @@ fn streamed_body_with_backpressure_arrives_whole_and_in_order() {
     const LEN: u64 = 1 << 20;
     let srv = server(|_| Reply::Pattern { len: LEN });
     let mut lp = aws_loop(srv.addr.port());
-    let mut app = Script::new(vec![(get_object("a/b.log.gz"), CallOptions::streamed())], 4096);
+    let mut app = Script::new(
+        vec![(get_object("a/b.log.gz"), CallOptions::streamed())],
+        4096,
+    );
     assert_eq!(lp.run(&mut app).unwrap(), LoopExit::Done);
     let id = app.ids[0];
     let done = app.done[&id].as_ref().expect("done");
