@@ -46,52 +46,52 @@ fn main() -> ExitCode {
     let wants_help = argv.iter().any(|a| a == "--help" || a == "-h");
     let result = match command.as_str() {
         "-h" | "--help" => {
-            println!("{USAGE}");
+            say(USAGE);
             Ok(())
         }
         "-V" | "--version" => {
-            println!("vpcflow-ipfix {}", env!("CARGO_PKG_VERSION"));
+            say(concat!("vpcflow-ipfix ", env!("CARGO_PKG_VERSION")));
             Ok(())
         }
         "help" => match argv.first().map(String::as_str) {
             Some("collect") => {
-                println!("{}", cli::collect::HELP);
+                say(cli::collect::HELP);
                 Ok(())
             }
             Some("replay") => {
-                println!("{}", cli::replay::HELP);
+                say(cli::replay::HELP);
                 Ok(())
             }
             Some("check-config") => {
-                println!("{}", cli::check_config::HELP);
+                say(cli::check_config::HELP);
                 Ok(())
             }
             Some("check-aws") => {
-                println!("{}", cli::check_aws::HELP);
+                say(cli::check_aws::HELP);
                 Ok(())
             }
             _ => {
-                println!("{USAGE}");
+                say(USAGE);
                 Ok(())
             }
         },
         "collect" if wants_help => {
-            println!("{}", cli::collect::HELP);
+            say(cli::collect::HELP);
             Ok(())
         }
         "collect" => cli::collect::run(argv),
         "replay" if wants_help => {
-            println!("{}", cli::replay::HELP);
+            say(cli::replay::HELP);
             Ok(())
         }
         "replay" => cli::replay::run(argv),
         "check-config" if wants_help => {
-            println!("{}", cli::check_config::HELP);
+            say(cli::check_config::HELP);
             Ok(())
         }
         "check-config" => cli::check_config::run(argv),
         "check-aws" if wants_help => {
-            println!("{}", cli::check_aws::HELP);
+            say(cli::check_aws::HELP);
             Ok(())
         }
         "check-aws" => cli::check_aws::run(argv, &aws_env),
@@ -106,4 +106,10 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+/// Prints help text; a closed stdout (`… | head`) is not an error worth a panic.
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
