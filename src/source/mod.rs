@@ -27,11 +27,18 @@
 //! - Nothing panics on input; a bad object, page or record is logged with where it came from
 //!   and does not stop the others.
 //!
+//! - `budget`: the CloudWatch Logs request budget shared per account and region.
+//! - `cwl`: the CloudWatch Logs polling input (GetLogEvents per stream of one log group).
 //! - `cwl_payload`: CloudWatch Logs subscription payloads as they arrive in Kinesis records.
 //! - `s3_key`: what a flow-log S3 object key says (account, region, flow log, format).
+//! - `s3_sqs`: the S3 + SQS input (notifications on a queue, objects streamed, messages deleted
+//!   after delivery).
 
+pub mod budget;
+pub mod cwl;
 pub mod cwl_payload;
 pub mod s3_key;
+pub mod s3_sqs;
 #[cfg(test)]
 pub mod testkit;
 
