@@ -285,13 +285,19 @@ impl Replay {
             let mut now = Now::read();
             let mut since_clock = 0u32;
             'file: loop {
-                // Produce: hand lines to the pipeline while it has room.
+                // Produce: hand lines to the pipeline while it has room. Remember why this
+                // stops: only a reader out of lines may be given input or end the file; a full
+                // (or rate-limited) export engine just means "wait, then go on".
+                let mut reader_empty = false;
                 loop {
                     if !self.pipe.can_accept(now.mono) {
                         break;
                     }
                     let line = match reader.next_line() {
-                        None => break,
+                        None => {
+                            reader_empty = true;
+                            break;
+                        }
                         Some(Err(too_long)) => {
                             self.pipe
                                 .stats
@@ -360,10 +366,10 @@ impl Replay {
                 if self.stopping {
                     break 'file;
                 }
-                if !self.pipe.can_accept(now.mono) {
+                if !reader_empty {
                     continue;
                 }
-                // The reader wants input (it gave no line while the engine had room).
+                // The reader wants input: it gave no line while the engine had room.
                 if raw_pos < raw_len {
                     match reader.handle_input(&raw[raw_pos..raw_len]) {
                         Ok(n) => raw_pos += n,

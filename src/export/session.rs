@@ -91,7 +91,9 @@ impl Session {
         now: Instant,
         export_time: u32,
     ) -> Outcome {
-        for _ in 0..2 {
+        // Up to three messages: the open one (full: closed), then — when a template and its
+        // record do not fit together — one carrying the template alone, then the record's.
+        for _ in 0..3 {
             let id = match self.open {
                 Some(id) => id,
                 None if !may_open => return Outcome::NoRoom,
@@ -107,6 +109,9 @@ impl Session {
                 return Outcome::NoBuffer;
             };
             let need_template = !self.announced.contains(idx);
+            // `st` is a copy, so a failed write leaves the message as it was; but `st` itself
+            // may have taken the template before the record failed: ask now.
+            let was_empty = st.is_empty();
             let written = (if need_template {
                 st.write_template(buf, t)
             } else {
@@ -130,9 +135,26 @@ impl Session {
                 self.seq = self.seq.wrapping_add(1);
                 return Outcome::Written;
             }
-            // `st` was a copy: the message is unchanged.
-            if st.is_empty() {
-                return Outcome::TooLarge;
+            if was_empty {
+                if !need_template {
+                    return Outcome::TooLarge;
+                }
+                // The record may fit without its template: send the template in a message of
+                // its own (RFC 7011 §8 allows it before the data), then the record in the next.
+                let Some(mut alone) = meta.state else {
+                    return Outcome::NoBuffer;
+                };
+                if alone.write_template(buf, t).is_err() {
+                    return Outcome::TooLarge;
+                }
+                meta.state = Some(alone);
+                meta.defined.insert(idx);
+                self.announced.insert(idx);
+                if !may_open {
+                    return Outcome::NoRoom;
+                }
+                self.close(pool, queue, export_time);
+                continue;
             }
             if !may_open {
                 return Outcome::NoRoom;
