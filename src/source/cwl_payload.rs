@@ -551,6 +551,14 @@ impl<'de> Visitor<'de> for StrSeed<'_, '_> {
     fn visit_unit<E: de::Error>(self) -> Result<Option<Span>, E> {
         Ok(None)
     }
+    // moto's subscription delivery writes event ids as integers (`"id":0`) where AWS writes
+    // 56-digit strings: keep the number's decimal text.
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<Span>, E> {
+        Ok(Some(self.ctx.copied(&v.to_string())))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<Span>, E> {
+        Ok(Some(self.ctx.copied(&v.to_string())))
+    }
 }
 
 /// `subscriptionFilters`: appends the names to `ctx.filters`.

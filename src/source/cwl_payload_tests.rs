@@ -353,7 +353,7 @@ fn invalid_documents_are_clear_errors() {
             "duplicate field `logEvents`",
         ),
         (
-            r#"{"messageType":"CONTROL_MESSAGE","owner":1}"#,
+            r#"{"messageType":"CONTROL_MESSAGE","owner":true}"#,
             1,
             "expected a string",
         ),

@@ -30,6 +30,9 @@
 //! - `budget`: the CloudWatch Logs request budget shared per account and region.
 //! - `cwl`: the CloudWatch Logs polling input (GetLogEvents per stream of one log group).
 //! - `cwl_payload`: CloudWatch Logs subscription payloads as they arrive in Kinesis records.
+//! - `kinesis`: the Kinesis Data Streams input (GetRecords per shard, parents before children,
+//!   checkpoints after delivery).
+//! - `kinesis_metrics`: the Kinesis input's CloudWatch metrics at `[kinesis] metrics_level`.
 //! - `s3_key`: what a flow-log S3 object key says (account, region, flow log, format).
 //! - `s3_sqs`: the S3 + SQS input (notifications on a queue, objects streamed, messages deleted
 //!   after delivery).
@@ -37,6 +40,8 @@
 pub mod budget;
 pub mod cwl;
 pub mod cwl_payload;
+pub mod kinesis;
+pub mod kinesis_metrics;
 pub mod s3_key;
 pub mod s3_sqs;
 #[cfg(test)]
