@@ -4,6 +4,7 @@
 //! sockets, files, signals and the clock; everything else is handed bytes and time.
 #![deny(unsafe_code)]
 
+pub mod agent;
 pub mod cli;
 pub mod config {
     #[allow(clippy::module_inception)] // design.md names it config/config.rs
@@ -18,6 +19,7 @@ pub mod ipfix;
 pub mod pipeline;
 pub mod source;
 pub mod driver {
+    pub mod agent_loop;
     pub mod aws_loop;
     pub mod call;
     pub mod clock;
@@ -42,6 +44,7 @@ pub mod inventory {
     pub mod enrich;
     pub mod ip_ranges;
     pub mod model;
+    pub mod refresh;
     pub mod report;
 }
 pub mod aws {

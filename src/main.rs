@@ -10,10 +10,14 @@ const USAGE: &str = "\
 vpcflow-ipfix: AWS VPC Flow Logs to IPFIX, one exporter per VPC
 
 Usage:
+  vpcflow-ipfix run      [--config FILE]       the agent: S3+SQS, CloudWatch Logs and Kinesis inputs
+                                               to IPFIX (default config /etc/vpcflow-ipfix.conf)
   vpcflow-ipfix replay   [options] FILE...|-   local .log/.log.gz flow logs (or stdin) to IPFIX
   vpcflow-ipfix collect  [options]             a small IPFIX collector that prints decoded records
   vpcflow-ipfix check-config FILE              validate a config file
   vpcflow-ipfix check-aws [--config FILE]      verify AWS access: accounts, regions, IAM permissions
+  vpcflow-ipfix discover [options]             find VPCs, flow logs, streams, log groups and buckets;
+                                               print the [exporter] and [input] sections to paste
   vpcflow-ipfix help COMMAND                   options of a command
 
 Global options (before the command): --log-level error|warn|info|debug|trace (or VPCFLOW_LOG)";
@@ -54,6 +58,10 @@ fn main() -> ExitCode {
             Ok(())
         }
         "help" => match argv.first().map(String::as_str) {
+            Some("run") => {
+                say(cli::run::HELP);
+                Ok(())
+            }
             Some("collect") => {
                 say(cli::collect::HELP);
                 Ok(())
@@ -70,11 +78,20 @@ fn main() -> ExitCode {
                 say(cli::check_aws::HELP);
                 Ok(())
             }
+            Some("discover") => {
+                say(cli::discover::HELP);
+                Ok(())
+            }
             _ => {
                 say(USAGE);
                 Ok(())
             }
         },
+        "run" if wants_help => {
+            say(cli::run::HELP);
+            Ok(())
+        }
+        "run" => cli::run::run(argv, &aws_env),
         "collect" if wants_help => {
             say(cli::collect::HELP);
             Ok(())
@@ -95,6 +112,11 @@ fn main() -> ExitCode {
             Ok(())
         }
         "check-aws" => cli::check_aws::run(argv, &aws_env),
+        "discover" if wants_help => {
+            say(cli::discover::HELP);
+            Ok(())
+        }
+        "discover" => cli::discover::run(argv, &aws_env),
         other => Err(CliError::Usage(format!(
             "unknown command {other:?}\n{USAGE}"
         ))),

@@ -5,8 +5,10 @@ pub mod args;
 pub mod check_aws;
 pub mod check_config;
 pub mod collect;
+pub mod discover;
 pub mod env;
 pub mod replay;
+pub mod run;
 
 use std::fmt;
 

@@ -609,6 +609,22 @@ impl<A: Clone> Discovery<A> {
     }
 }
 
+impl<A: PartialEq> Discovery<A> {
+    /// The credentials of `account` act in `account_id` (the AWS client learned it from a role
+    /// ARN, AssumeRole or IMDS): recorded unless GetCallerIdentity already said.
+    pub fn handle_account_known(&mut self, account: &A, account_id: &str) {
+        for a in self
+            .accounts
+            .iter_mut()
+            .filter(|a| a.spec.account == *account)
+        {
+            if a.out.account_id.is_none() {
+                a.out.account_id = Some(account_id.to_string());
+            }
+        }
+    }
+}
+
 fn group_mut<'a, A>(
     acct: &'a mut AccountState<A>,
     region: usize,

@@ -34,6 +34,10 @@ use crate::inventory::ip_ranges::IpRanges;
 use crate::inventory::model::Inventory;
 use crate::pipeline::map::Enrichment;
 
+#[path = "enrich/record.rs"]
+mod record;
+pub use record::enrichment_for;
+
 /// How a flow leaves or enters the VPC (the `pathKind` element's values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PathKind {

@@ -20,6 +20,8 @@ pub use arn::{Arn, bucket_of_arn, partition, queue_url_from_arn};
 /// Version of the `inventory.json` format. Readers refuse another version rather than
 /// misread it; the next scheduled refresh rewrites the file.
 pub const INVENTORY_VERSION: u32 = 1;
+/// The inventory's file in `[agent] state_dir`, written by `discover` and the scheduled refresh.
+pub const INVENTORY_FILE: &str = "inventory.json";
 
 /// Everything discovered, per account.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -31,7 +31,7 @@ struct Call {
 /// Answers each request with the captured response of the same account, Region, operation,
 /// key and paging token, the way the AWS client reports it (`ApiResponse` when it succeeded,
 /// `AwsCallError::Rejected` with the decoded error when not); each capture is used once.
-struct FakeAws {
+pub(crate) struct FakeAws {
     calls: Vec<Call>,
     responses: Vec<ApiResponse>,
     used: Vec<bool>,
@@ -39,7 +39,12 @@ struct FakeAws {
 
 impl FakeAws {
     fn new() -> FakeAws {
-        let calls: Vec<Call> = serde_json::from_slice(CAPTURE).unwrap();
+        FakeAws::from_capture(CAPTURE)
+    }
+
+    /// Answers from another capture of the same shape (`capture_moto_inventory.py`).
+    pub(crate) fn from_capture(capture: &[u8]) -> FakeAws {
+        let calls: Vec<Call> = serde_json::from_slice(capture).unwrap();
         let responses = calls
             .iter()
             .map(|c| {
@@ -66,7 +71,7 @@ impl FakeAws {
         }
     }
 
-    fn answer(
+    pub(crate) fn answer(
         &mut self,
         account: &str,
         region: &str,
@@ -107,7 +112,7 @@ impl FakeAws {
         }))
     }
 
-    fn unused(&self) -> Vec<String> {
+    pub(crate) fn unused(&self) -> Vec<String> {
         (0..self.calls.len())
             .filter(|&i| !self.used[i])
             .map(|i| {
@@ -167,7 +172,7 @@ enum Order {
     Lifo,
 }
 
-fn accounts() -> Vec<AccountSpec<&'static str>> {
+pub(crate) fn accounts() -> Vec<AccountSpec<&'static str>> {
     vec![
         AccountSpec {
             account: "A",
@@ -184,11 +189,11 @@ fn accounts() -> Vec<AccountSpec<&'static str>> {
     ]
 }
 
-fn wall() -> SystemTime {
+pub(crate) fn wall() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_768_478_400)
 }
 
-fn regions() -> Vec<String> {
+pub(crate) fn regions() -> Vec<String> {
     vec!["us-east-1".into(), "eu-west-1".into()]
 }
 
@@ -711,4 +716,15 @@ fn failures_without_a_service_answer_keep_their_kind_and_action() {
         failure: TransportFailure::TooLarge,
     });
     assert_eq!((f.code.as_str(), f.bucket_region), ("Transport", None));
+}
+
+#[test]
+fn an_account_id_the_credentials_know_fills_an_account_sts_did_not_confirm() {
+    let mut d = Discovery::new(accounts(), &regions(), wall());
+    d.handle_account_known(&"A", "123456789012");
+    // Account B's spec already said; a report about another account changes nothing.
+    d.handle_account_known(&"B", "999999999999");
+    let inv = d.into_inventory();
+    assert_eq!(inv.accounts[0].account_id.as_deref(), Some("123456789012"));
+    assert_eq!(inv.accounts[1].account_id.as_deref(), Some("222222222222"));
 }

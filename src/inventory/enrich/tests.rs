@@ -388,3 +388,58 @@ fn route_targets_and_public_addresses() {
         assert_eq!(is_public(a.parse().unwrap()), public, "{a}");
     }
 }
+
+#[test]
+fn enrichment_for_prefers_the_inventory_and_falls_back_on_the_input() {
+    let w = world();
+    let given = Enrichment {
+        vpc_name: Some("from the input"),
+        vpc_id: Some("vpc-0given"),
+        region: Some("eu-west-1"),
+        account_id: Some("999999999999"),
+        exporter_ipv4: Some(std::net::Ipv4Addr::new(10, 255, 0, 9)),
+        ..Enrichment::default()
+    };
+    let v2 = |eni: &str, dst: &str| {
+        format!(
+            "2 123456789012 {eni} 10.0.1.10 {dst} 49152 443 6 10 840 1768478340 1768478399 ACCEPT OK"
+        )
+    };
+    // A known ENI: every name and id from the inventory; the domain's address stays.
+    let line = v2(&w.eni_of(0, "web-1"), "10.0.0.10");
+    let rec = parse_line(&w.v2, line.as_bytes()).unwrap();
+    let e = enrichment_for(&w.tables, Some(&w.ranges), &rec, &given);
+    assert_eq!(e, {
+        let mut inv = w.tables.enrich(&rec, Some(&w.ranges));
+        inv.exporter_ipv4 = given.exporter_ipv4;
+        inv
+    });
+    assert_eq!((e.vpc_name, e.region), (Some("prod"), Some("us-east-1")));
+    // An ENI the inventory does not know: the input's fallbacks.
+    let line = v2("eni-0000000000000000f", INTERNET);
+    let rec = parse_line(&w.v2, line.as_bytes()).unwrap();
+    let e = enrichment_for(&w.tables, Some(&w.ranges), &rec, &given);
+    assert_eq!(
+        (e.vpc_name, e.vpc_id, e.region, e.account_id),
+        (
+            Some("from the input"),
+            Some("vpc-0given"),
+            Some("eu-west-1"),
+            Some("999999999999")
+        )
+    );
+    assert_eq!(e.instance_name, None);
+    // No inventory yet: the input's values, and the remote side's service when the record
+    // says which side is remote.
+    let empty = EnrichTables::default();
+    let line = format!(
+        "5 - - - eni-0000000000000000f 123456789012 IPv4 10.0.1.99 {S3_USE1} 1 2 10.0.1.99 {S3_USE1} 6 1 1 1 2 ACCEPT 2 OK us-east-1 use1-az6 egress -"
+    );
+    let rec = parse_line(&w.v5, line.as_bytes()).unwrap();
+    let e = enrichment_for(&empty, Some(&w.ranges), &rec, &given);
+    assert_eq!(e.remote_aws_service, Some("S3"));
+    assert_eq!(
+        (e.vpc_name, e.region),
+        (Some("from the input"), Some("eu-west-1"))
+    );
+}
