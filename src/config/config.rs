@@ -6,7 +6,7 @@
 //! can be checked anywhere (`check-config`) and built in tests from a string.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use super::ini::{self, Entry, Section};
