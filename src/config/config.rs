@@ -5,8 +5,8 @@
 //! only turns text into values: it reads no files and no environment (main.rs does), so a config
 //! can be checked anywhere (`check-config`) and built in tests from a string.
 
-use std::fmt;
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::fmt;
 use std::time::Duration;
 
 use super::ini::{self, Entry, Section};
