@@ -7,6 +7,12 @@
 //! included), reused for every member and every stream (`reset`). The caller owns input and
 //! output buffers; the decoder never allocates after `new`.
 //!
+//! An in-place decoder (`new_in_place`, for a caller that keeps its output in one buffer, like
+//! the line reader) has no window of its own: it inflates straight into the caller's buffer
+//! and reads back-references from the output already there (`decode_into`), which saves
+//! copying every byte out of a window. The caller keeps the member's last [`WINDOW`] bytes of
+//! output in front of where the next output goes.
+//!
 //! ```text
 //!  start ─► Header ─────► Inflate ─────► Trailer ─────► MemberEnd ──(00)──► Padding ─┐
 //!            ▲ 10 bytes,    deflate data   CRC32 and      │                ▲  00     │
@@ -21,8 +27,17 @@
 
 use std::fmt;
 
+use miniz_oxide::inflate::TINFLStatus;
+use miniz_oxide::inflate::core::inflate_flags::{
+    TINFL_FLAG_HAS_MORE_INPUT, TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
+};
+use miniz_oxide::inflate::core::{DecompressorOxide, decompress};
 use miniz_oxide::inflate::stream::{InflateState, ZeroReset, inflate};
 use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
+
+/// RFC 1951 §3.2.5: a back-reference reaches at most 32768 bytes back. An in-place decoder's
+/// caller keeps this much of the member's latest output before the next output position.
+pub const WINDOW: usize = 32 * 1024;
 
 /// RFC 1952 §2.3.1: ID1, ID2.
 const MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -138,9 +153,19 @@ enum State {
     Padding,
 }
 
+/// The deflate decoder proper.
+enum Inflater {
+    /// Inflates into its own window and copies out (`decode` into any buffer).
+    Window(Box<InflateState>),
+    /// Inflates into the caller's buffer, after the output already there (`decode_into`).
+    InPlace(Box<DecompressorOxide>),
+}
+
 /// A resumable gzip decoder. See the module doc for the states.
 pub struct GzipDecoder {
-    inflater: Box<InflateState>,
+    inflater: Inflater,
+    /// Output of the current member so far (how much history an in-place decoder may use).
+    member_out: u64,
     state: State,
     /// Compressed bytes consumed since the start of the stream.
     offset: u64,
@@ -179,8 +204,18 @@ impl fmt::Debug for GzipDecoder {
 impl GzipDecoder {
     /// Allocates the inflater (the only allocation).
     pub fn new() -> GzipDecoder {
+        GzipDecoder::with(Inflater::Window(InflateState::new_boxed(DataFormat::Raw)))
+    }
+
+    /// A decoder without a window of its own, for `decode_into` (see the module doc); ~11 KiB.
+    pub fn new_in_place() -> GzipDecoder {
+        GzipDecoder::with(Inflater::InPlace(Box::default()))
+    }
+
+    fn with(inflater: Inflater) -> GzipDecoder {
         GzipDecoder {
-            inflater: InflateState::new_boxed(DataFormat::Raw),
+            inflater,
+            member_out: 0,
             state: State::Header(HeaderStep::Fixed { got: 0 }),
             offset: 0,
             member: 1,
@@ -230,12 +265,26 @@ impl GzipDecoder {
     /// it can: it stops only when `input` is exhausted, `out` is full, or on an error. Call with
     /// empty `input` to collect output still held in the inflater's window.
     pub fn decode(&mut self, input: &[u8], out: &mut [u8]) -> Result<(usize, usize), GzipError> {
+        self.decode_into(input, out, 0)
+    }
+
+    /// Decodes from `input` into `buf[pos..]`; returns `(consumed, written)` as `decode` does.
+    /// An in-place decoder reads back-references from `buf[..pos]`, which must end with the
+    /// current member's output so far — all of it, or at least its last [`WINDOW`] bytes (a
+    /// reference to output that is not there is reported as corrupt data). A decoder from
+    /// `new` ignores `buf[..pos]`.
+    pub fn decode_into(
+        &mut self,
+        input: &[u8],
+        buf: &mut [u8],
+        pos: usize,
+    ) -> Result<(usize, usize), GzipError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
         let mut i = 0;
         let mut o = 0;
-        let result = self.run(input, out, &mut i, &mut o);
+        let result = self.run(input, buf, pos, &mut i, &mut o);
         self.offset += i as u64;
         match result {
             Ok(()) => Ok((i, o)),
@@ -273,7 +322,8 @@ impl GzipDecoder {
     fn run(
         &mut self,
         input: &[u8],
-        out: &mut [u8],
+        buf: &mut [u8],
+        pos: usize,
         i: &mut usize,
         o: &mut usize,
     ) -> Result<(), GzipError> {
@@ -291,23 +341,58 @@ impl GzipDecoder {
                 }
                 State::Inflate => {
                     let rest_in = input.get(*i..).unwrap_or_default();
-                    let rest_out = out.get_mut(*o..).unwrap_or_default();
-                    let r = inflate(&mut self.inflater, rest_in, rest_out, MZFlush::None);
-                    let written = rest_out.get(..r.bytes_written).unwrap_or_default();
+                    let at = pos + *o;
+                    let (step, written) = match &mut self.inflater {
+                        Inflater::Window(st) => {
+                            let rest_out = buf.get_mut(at..).unwrap_or_default();
+                            let r = inflate(st, rest_in, rest_out, MZFlush::None);
+                            let step = match r.status {
+                                Ok(MZStatus::StreamEnd) => Step::End,
+                                Ok(_) | Err(MZError::Buf) => Step::More,
+                                Err(_) => Step::Corrupt,
+                            };
+                            let written = rest_out.get(..r.bytes_written).unwrap_or_default();
+                            ((step, r.bytes_consumed), written)
+                        }
+                        Inflater::InPlace(d) => {
+                            // The member's output before `at` that a match may reach.
+                            let history = usize::try_from(self.member_out)
+                                .unwrap_or(usize::MAX)
+                                .min(WINDOW)
+                                .min(at);
+                            let window = buf.get_mut(at - history..).unwrap_or_default();
+                            let flags = TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF
+                                | TINFL_FLAG_HAS_MORE_INPUT;
+                            let (status, consumed, n) =
+                                decompress(d, rest_in, window, history, flags);
+                            let step = match status {
+                                TINFLStatus::Done => Step::End,
+                                TINFLStatus::NeedsMoreInput | TINFLStatus::HasMoreOutput => {
+                                    Step::More
+                                }
+                                _ => Step::Corrupt,
+                            };
+                            let written = window.get(history..history + n).unwrap_or_default();
+                            ((step, consumed), written)
+                        }
+                    };
+                    let (step, consumed) = step;
                     self.crc = crc32_update(self.crc, written);
                     // ISIZE is the length mod 2^32 (RFC 1952 §2.3.1).
                     self.size = self.size.wrapping_add(written.len() as u32);
-                    *i += r.bytes_consumed;
-                    *o += r.bytes_written;
-                    match r.status {
-                        Ok(MZStatus::StreamEnd) => {
+                    self.member_out += written.len() as u64;
+                    let progress = consumed > 0 || !written.is_empty();
+                    *i += consumed;
+                    *o += written.len();
+                    match step {
+                        Step::End => {
                             self.trailer_at = self.offset + *i as u64;
                             self.state = State::Trailer { got: 0 };
                         }
-                        Ok(_) if r.bytes_consumed > 0 || r.bytes_written > 0 => {}
+                        Step::More if progress => {}
                         // No progress: the input is exhausted or the output full.
-                        Ok(_) | Err(MZError::Buf) => return Ok(()),
-                        Err(_) => {
+                        Step::More => return Ok(()),
+                        Step::Corrupt => {
                             let at = self.offset + *i as u64;
                             return Err(self.error_at(at, GzipErrorKind::CorruptDeflate));
                         }
@@ -458,12 +543,26 @@ impl GzipDecoder {
     }
 
     fn start_member_data(&mut self) -> State {
-        self.inflater.reset_as(ZeroReset);
+        match &mut self.inflater {
+            Inflater::Window(st) => st.reset_as(ZeroReset),
+            Inflater::InPlace(d) => d.init(),
+        }
+        self.member_out = 0;
         self.crc = 0;
         self.size = 0;
         self.header_crc = 0;
         State::Inflate
     }
+}
+
+/// What one inflate call says about the member's deflate data.
+#[derive(Clone, Copy)]
+enum Step {
+    /// Its last block ended.
+    End,
+    /// More to come (input, or room for output).
+    More,
+    Corrupt,
 }
 
 /// Header parts, in the order they appear.

@@ -369,3 +369,123 @@ fn mutations_never_panic() {
         "only {errors} of 3000 damaged streams failed"
     );
 }
+
+/// A caller of an in-place decoder, as the line reader is: one buffer of `room` bytes plus
+/// the window; when it is full, everything but the last `WINDOW` bytes is taken out.
+fn decode_in_place(chunks: &[&[u8]], room: usize) -> Result<Vec<u8>, GzipError> {
+    let mut d = GzipDecoder::new_in_place();
+    let mut buf = vec![0; room + WINDOW];
+    let (mut start, mut end) = (0, 0); // buf[start..end]: not taken out yet
+    let mut result = Vec::new();
+    for chunk in chunks {
+        let mut rest = *chunk;
+        loop {
+            if end == buf.len() {
+                result.extend_from_slice(&buf[start..end]);
+                buf.copy_within(end - WINDOW..end, 0);
+                (start, end) = (WINDOW, WINDOW);
+            }
+            let (c, w) = d.decode_into(rest, &mut buf, end)?;
+            end += w;
+            rest = &rest[c..];
+            if rest.is_empty() && w == 0 {
+                break;
+            }
+            assert!(c > 0 || w > 0, "no progress with input and output space");
+        }
+    }
+    d.finish()?;
+    result.extend_from_slice(&buf[start..end]);
+    Ok(result)
+}
+
+/// In place, the output is the same as through the decoder's own window, whatever the
+/// input and output steps, across members and across the window's refills.
+#[test]
+fn in_place_matches_the_window_decoder() {
+    let big = decode(BIG).unwrap();
+    let both = [V2, V5].concat();
+    let cases: [(&[u8], &[u8]); 5] = [
+        (BIG, &big),
+        (MULTI, &both),
+        (EMPTY_V2_EMPTY, V2),
+        (EMPTY, b""),
+        (V5_GZ, V5),
+    ];
+    for (input, text) in cases {
+        for (step, room) in [
+            (input.len(), 1 << 18),
+            (4096, 1 << 16),
+            (1009, 3000),
+            (7, 1),
+        ] {
+            let chunks: Vec<&[u8]> = input.chunks(step).collect();
+            assert_eq!(
+                decode_in_place(&chunks, room).unwrap(),
+                text,
+                "{step} {room}"
+            );
+        }
+    }
+    for cut in 0..=MULTI.len() {
+        let (a, b) = MULTI.split_at(cut);
+        assert_eq!(decode_in_place(&[a, b], 100).unwrap(), both, "cut {cut}");
+    }
+    // Members back to back, the second starting inside the first one's window.
+    let twice = [BIG, BIG].concat();
+    let out = decode_in_place(&[&twice], 50_000).unwrap();
+    assert_eq!(out, [&big[..], &big[..]].concat());
+}
+
+/// An in-place decoder given less history than a match needs reports corrupt data (a
+/// caller that dropped its window), and never reads outside the member's output.
+#[test]
+fn in_place_without_history_is_an_error_not_a_panic() {
+    let mut d = GzipDecoder::new_in_place();
+    let mut out = vec![0; BIG.len() * 40];
+    let mut total = 0;
+    let mut err = None;
+    // Hand it a fresh buffer every 4096 bytes, without the output before.
+    for chunk in BIG.chunks(512) {
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            match d.decode_into(rest, &mut out[..4096], 0) {
+                Ok((c, w)) => {
+                    rest = &rest[c..];
+                    total += w;
+                    if c == 0 && w == 0 {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        if err.is_some() {
+            break;
+        }
+    }
+    let e = err.expect("matches reach back past the output it was given");
+    assert_eq!(e.kind, GzipErrorKind::CorruptDeflate);
+    assert!(total < 463_046);
+}
+
+/// Damaged streams in place: errors with offsets, never a panic or a loop.
+#[test]
+fn in_place_mutations_never_panic() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    for round in 0..1000 {
+        let mut data = [V2_GZ, V5_GZ, MULTI, TCP_GZ][round % 4].to_vec();
+        for _ in 0..1 + rng.below(4) {
+            let at = rng.below(data.len());
+            data[at] ^= 1 << rng.below(8);
+        }
+        let step = 1 + rng.below(data.len());
+        let chunks: Vec<&[u8]> = data.chunks(step).collect();
+        if let Err(e) = decode_in_place(&chunks, 1 + rng.below(3000)) {
+            assert!(e.offset <= data.len() as u64, "{e}");
+        }
+    }
+}

@@ -1,7 +1,9 @@
 //! Moves finished IPFIX messages from the export engine to the collectors' sockets.
 //!
 //! UDP: one datagram per message, from the shared socket or (bind mode) from the domain's
-//! exporter address; a full socket buffer leaves the message in flight until WRITABLE.
+//! exporter address; a collector's ready messages go in batches of up to `udp::MAX_BATCH` per
+//! `sendmmsg(2)`, and only the ones the kernel accepted are confirmed to the engine. A full
+//! socket buffer leaves the rest in flight, in order, until WRITABLE.
 //! TCP: messages are written as a byte stream with a partial-write offset; when a connection
 //! (re)comes up the engine is told, so templates precede data on the new connection.
 
@@ -12,7 +14,7 @@ use std::time::Instant;
 use mio::{Registry, Token};
 
 use super::tcp::{TcpEvent, TcpExport, WriteOutcome};
-use super::udp::{SendOutcome, UdpExport};
+use super::udp::{BatchOutcome, MAX_BATCH, UdpExport};
 use crate::export::{CollectorId, DomainId, Export};
 
 /// Counters the closing summary and the status file report.
@@ -149,24 +151,10 @@ impl ExportIo {
         let collectors = export.config().collectors;
         match &mut self.transport {
             Transport::Udp(udp) => {
-                // Messages left in flight by a full socket buffer go first, in order.
+                // A collector whose socket is full keeps the rest in flight until WRITABLE;
+                // the others go on.
                 for c in 0..collectors {
-                    let Some(t) = export.in_flight(CollectorId(c)) else {
-                        continue;
-                    };
-                    let (len, outcome) = (t.bytes.len(), udp.send(c, bind_ip(t.domain), t.bytes)?);
-                    if !Self::udp_done(&mut self.stats, outcome, len) {
-                        return Ok(());
-                    }
-                    export.handle_sent(CollectorId(c));
-                }
-                while let Some(t) = export.poll_transmit() {
-                    let (c, len) = (t.collector, t.bytes.len());
-                    let outcome = udp.send(c.0, bind_ip(t.domain), t.bytes)?;
-                    if !Self::udp_done(&mut self.stats, outcome, len) {
-                        return Ok(()); // stays in flight until WRITABLE
-                    }
-                    export.handle_sent(c);
+                    Self::udp_pump_collector(&mut self.stats, udp, export, bind_ip, c)?;
                 }
             }
             Transport::Tcp { links, offsets } => {
@@ -202,20 +190,59 @@ impl ExportIo {
         Ok(())
     }
 
-    /// Accounts one UDP send; false when the socket is full and the message must wait.
-    fn udp_done(stats: &mut IoStats, outcome: SendOutcome, len: usize) -> bool {
-        match outcome {
-            SendOutcome::Sent => {
-                stats.datagrams += 1;
-                stats.bytes += len as u64;
-                true
+    /// Writes `c`'s messages in batches (messages already in flight first, in order) until
+    /// none is left or the socket is full. In bind mode a batch is the run of messages that
+    /// leave from the same socket.
+    fn udp_pump_collector(
+        stats: &mut IoStats,
+        udp: &UdpExport,
+        export: &mut Export,
+        bind_ip: &dyn Fn(DomainId) -> Option<Ipv4Addr>,
+        c: usize,
+    ) -> io::Result<()> {
+        let id = CollectorId(c);
+        loop {
+            let n = export.poll_transmit_batch(id, MAX_BATCH);
+            if n == 0 {
+                return Ok(());
             }
-            SendOutcome::Lost(kind) => {
-                stats.lost += 1;
-                log::debug!("ipfix datagram lost: error={kind:?}");
-                true
+            let mut batch: [&[u8]; MAX_BATCH] = [&[]; MAX_BATCH];
+            let mut from = None;
+            let mut k = 0;
+            for slot in batch.iter_mut().take(n) {
+                let Some(t) = export.in_flight_at(id, k) else {
+                    break;
+                };
+                let ip = bind_ip(t.domain);
+                if k > 0 && from != ip {
+                    break;
+                }
+                from = ip;
+                *slot = t.bytes;
+                k += 1;
             }
-            SendOutcome::WouldBlock => false,
+            let batch = batch.get(..k).unwrap_or_default();
+            let written = match udp.send_batch(c, from, batch)? {
+                BatchOutcome::Sent(sent) => {
+                    let sent = sent.min(batch.len());
+                    stats.datagrams += sent as u64;
+                    stats.bytes += batch.iter().take(sent).map(|b| b.len() as u64).sum::<u64>();
+                    sent
+                }
+                BatchOutcome::Lost(kind) => {
+                    // The first one is gone, as UDP allows; the others go again.
+                    stats.lost += 1;
+                    log::debug!("ipfix datagram lost: error={kind:?}");
+                    1
+                }
+                BatchOutcome::WouldBlock => return Ok(()),
+            };
+            if written == 0 {
+                return Ok(()); // an empty batch: nothing can move (cannot happen)
+            }
+            for _ in 0..written {
+                export.handle_sent(id);
+            }
         }
     }
 }

@@ -8,6 +8,7 @@
 //! bounds the list by the ENIs active in one refresh period (at most `MAX_INTERFACES`).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 
 use super::{DomainId, DomainInfo};
@@ -15,6 +16,28 @@ use super::{DomainId, DomainInfo};
 /// Interfaces named per domain and refresh period. Bounds memory when ENIs churn (Lambda,
 /// ECS tasks); ENIs beyond it are still exported, only not named by an options record.
 pub const MAX_INTERFACES: usize = 16_384;
+
+/// Hashes an ifIndex for the per-record lookup. The key is already a hash (FNV-1a of the ENI
+/// id, `synthetic_if_index`), so one multiply spreads it: SipHash cost more than the rest of
+/// the lookup. The table is bounded by `MAX_INTERFACES`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct IfIndexHasher(u64);
+
+impl Hasher for IfIndexHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
 
 #[derive(Debug)]
 pub(crate) struct Iface {
@@ -41,7 +64,7 @@ pub(crate) struct Domain {
     pub id: DomainId,
     pub info: DomainInfo,
     pub ifaces: Vec<Iface>,
-    pos: HashMap<u32, usize>,
+    pos: HashMap<u32, usize, BuildHasherDefault<IfIndexHasher>>,
     /// The last ifIndex looked up and its position: consecutive records of one ENI skip the map.
     last: Option<(u32, usize)>,
     pub refresh_at: Option<Instant>,
@@ -57,7 +80,7 @@ impl Domain {
             id,
             info,
             ifaces: Vec::new(),
-            pos: HashMap::new(),
+            pos: HashMap::default(),
             last: None,
             refresh_at: None,
             active: false,

@@ -6,10 +6,10 @@
 //!        │  (Backpressure when the pool is short or the rate limit is reached)
 //!        ▼
 //!  session message: Filling ──full / idle_flush / flush()──► collector queue (FIFO)
-//!                                                                │ poll_transmit()
+//!                                               poll_transmit() / poll_transmit_batch()
 //!                                                                ▼
 //!                        handle_sent(collector) ◄── driver writes bytes to the socket
-//!                        (buffer back to the pool; records count as delivered)
+//!                        (oldest in flight: buffer back to the pool; records delivered)
 //!
 //!  timers (poll_timeout / handle_timeout): idle flush of open messages, template refresh per
 //!  domain (templates and options records announced again), rate-limit refill.
@@ -50,7 +50,7 @@ use super::{
 use crate::ipfix::record::ExportRecord;
 use crate::ipfix::template::{FieldMask, TemplateCache, TemplateIdx};
 use crate::ipfix::wire::{MESSAGE_HEADER_LEN, SET_HEADER_LEN};
-use crate::ipfix::writer::{encode_domain_name, encode_interface_name, encode_record, export_time};
+use crate::ipfix::writer::{encode_domain_name, encode_fields, encode_interface_name, export_time};
 
 /// The export engine. See the module doc.
 #[derive(Debug)]
@@ -231,7 +231,8 @@ impl Export {
                 }
             },
         };
-        let Ok(len) = encode_record(rec, mask, default_exporter, &mut self.scratch) else {
+        let keys = self.templates.get(idx).map_or(&[][..], |t| &t.keys[..]);
+        let Ok(len) = encode_fields(rec, keys, default_exporter, &mut self.scratch) else {
             self.count_too_large(domain);
             return Ok(Serial(serial));
         };
@@ -426,10 +427,31 @@ impl Export {
         None
     }
 
-    /// The message handed out for `collector` and not yet confirmed: resume a partial TCP
-    /// write, or retry a UDP send that would block.
+    /// Batched writes (UDP `sendmmsg`): hands out further finished messages of `collector`
+    /// behind those already in flight, in queue order, up to `max` in flight in all, and
+    /// returns how many are in flight. Read them with `in_flight_at(collector, 0..n)` and
+    /// confirm each one written with `handle_sent`, oldest first; the ones not confirmed stay
+    /// in flight and come first again (a partial or refused batch keeps its order). A
+    /// template-only message needed after a reconnect goes alone.
+    pub fn poll_transmit_batch(&mut self, collector: CollectorId, max: usize) -> usize {
+        match self.outboxes.get_mut(collector.0) {
+            Some(o) => o.next_batch(&self.pool, &self.templates, max),
+            None => 0,
+        }
+    }
+
+    /// The oldest message handed out for `collector` and not yet confirmed: resume a partial
+    /// TCP write, or retry a UDP send that would block.
     pub fn in_flight(&self, collector: CollectorId) -> Option<Transmit<'_>> {
-        let (domain, bytes) = self.outboxes.get(collector.0)?.current(&self.pool)?;
+        self.in_flight_at(collector, 0)
+    }
+
+    /// The `i`-th message in flight for `collector`, oldest first (see `poll_transmit_batch`).
+    pub fn in_flight_at(&self, collector: CollectorId, i: usize) -> Option<Transmit<'_>> {
+        let (domain, bytes) = self
+            .outboxes
+            .get(collector.0)?
+            .in_flight_at(&self.pool, i)?;
         Some(Transmit {
             collector,
             domain: DomainId(domain),
@@ -437,8 +459,9 @@ impl Export {
         })
     }
 
-    /// The message from the last `poll_transmit` for `collector` is fully written (a UDP send
-    /// that failed for good counts as written: it is lost like any UDP datagram).
+    /// The oldest message handed out for `collector` (by `poll_transmit` or
+    /// `poll_transmit_batch`) is fully written (a UDP send that failed for good counts as
+    /// written: it is lost like any UDP datagram).
     pub fn handle_sent(&mut self, collector: CollectorId) {
         let Some(o) = self.outboxes.get_mut(collector.0) else {
             return;
@@ -587,3 +610,5 @@ impl Export {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_batch;

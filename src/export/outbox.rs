@@ -4,11 +4,16 @@
 //!
 //! ```text
 //!   Free ──alloc──► Open (a session writes records) ──close──► Queued (collector's FIFO)
-//!    ▲                 └──close while empty──► Free                  │ next()
+//!    ▲                 └──close while empty──► Free                  │ next() / next_batch()
 //!    │                                                               ▼
 //!    └──────────────────────── sent() ◄──────────────────────── InFlight
 //!                      (reconnect(): InFlight → Queued again, resent whole)
 //! ```
+//!
+//! The messages in flight are always a prefix of the queue (or the control message alone):
+//! `next()` hands out the head, `next_batch()` also the messages behind it (UDP `sendmmsg`),
+//! and `sent()` confirms the oldest. A batch stops before a message that uses a template the
+//! connection has not been sent yet, so that message goes out as a head, after its templates.
 //!
 //! Before a queued message goes out, the outbox checks that the connection has seen every
 //! template the message uses but does not define. Over UDP that always holds (templates are
@@ -122,11 +127,11 @@ impl Pool {
     }
 }
 
-/// What the last `next()` handed out.
+/// What `next()` / `next_batch()` handed out and `sent()` has not confirmed yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum InFlight {
-    /// The head of the queue.
-    Message,
+    /// The first `n` messages of the queue (`n ≥ 1`).
+    Messages(usize),
     /// A template-only message from the control buffer, for the head's domain.
     Templates,
 }
@@ -176,7 +181,7 @@ impl Outbox {
         self.control_templates
             .extend(meta.used.missing_from(&meta.defined, sent));
         if self.control_templates.is_empty() {
-            self.in_flight = Some(InFlight::Message);
+            self.in_flight = Some(InFlight::Messages(1));
             return Some((meta.domain_id, pool.bytes(head)));
         }
         // The connection lacks templates this message needs: send them first, as many as fit;
@@ -193,7 +198,7 @@ impl Outbox {
         }
         if n == 0 {
             // Cannot happen (each template once fit in a message of this size); never stall.
-            self.in_flight = Some(InFlight::Message);
+            self.in_flight = Some(InFlight::Messages(1));
             return Some((meta.domain_id, pool.bytes(head)));
         }
         self.control_templates.truncate(n);
@@ -205,23 +210,63 @@ impl Outbox {
         ))
     }
 
-    /// The bytes handed out by the last `next()` and not yet confirmed (to resume a partial
-    /// TCP write or retry a send that would block).
-    pub fn current<'a>(&'a self, pool: &'a Pool) -> Option<(u32, &'a [u8])> {
-        let head = *self.queue.front()?;
-        let meta = pool.meta(head)?;
+    /// Hands out up to `max` messages in all (UDP batches): the head as `next()` does when
+    /// nothing is in flight, then the queued messages behind those in flight, in order, as long
+    /// as the connection has been sent every template they use but do not define (a message
+    /// that needs templates waits to be the head). A template-only message goes alone.
+    /// Returns how many messages are in flight.
+    pub fn next_batch(&mut self, pool: &Pool, templates: &TemplateCache, max: usize) -> usize {
+        if self.in_flight.is_none() && self.next(pool, templates).is_none() {
+            return 0;
+        }
+        let mut n = match self.in_flight {
+            Some(InFlight::Messages(n)) => n,
+            Some(InFlight::Templates) => return 1,
+            None => return 0,
+        };
+        while n < max {
+            let Some(meta) = self.queue.get(n).and_then(|&id| pool.meta(id)) else {
+                break;
+            };
+            let none = TemplateSet::default();
+            let sent = self.sent.get(meta.domain).unwrap_or(&none);
+            if meta.used.missing_from(&meta.defined, sent).next().is_some() {
+                break;
+            }
+            n += 1;
+        }
+        self.in_flight = Some(InFlight::Messages(n));
+        n
+    }
+
+    /// The `i`-th message in flight, oldest first (to resume a partial TCP write or retry a
+    /// send that would block, or to write a batch): (ODID, bytes).
+    pub fn in_flight_at<'a>(&'a self, pool: &'a Pool, i: usize) -> Option<(u32, &'a [u8])> {
         match self.in_flight? {
-            InFlight::Message => Some((meta.domain_id, pool.bytes(head))),
-            InFlight::Templates => Some((
-                meta.domain_id,
-                self.control.get(..self.control_len).unwrap_or(&[]),
-            )),
+            InFlight::Messages(n) if i < n => {
+                let id = *self.queue.get(i)?;
+                Some((pool.meta(id)?.domain_id, pool.bytes(id)))
+            }
+            InFlight::Templates if i == 0 => {
+                let head = *self.queue.front()?;
+                Some((
+                    pool.meta(head)?.domain_id,
+                    self.control.get(..self.control_len).unwrap_or(&[]),
+                ))
+            }
+            _ => None,
         }
     }
 
-    /// The in-flight message is written. Returns the buffer to free, if it was a queued one.
+    /// The oldest in-flight message is written. Returns the buffer to free, if it was a queued
+    /// one.
     pub fn sent(&mut self, pool: &Pool) -> Option<BufId> {
         let what = self.in_flight.take()?;
+        if let InFlight::Messages(n) = what
+            && n > 1
+        {
+            self.in_flight = Some(InFlight::Messages(n - 1));
+        }
         let head = *self.queue.front()?;
         let meta = pool.meta(head)?;
         if self.sent.len() <= meta.domain {
@@ -235,7 +280,7 @@ impl Outbox {
                 self.control_templates.iter().for_each(|&i| sent.insert(i));
                 None
             }
-            InFlight::Message => {
+            InFlight::Messages(_) => {
                 sent.union_with(&meta.defined);
                 self.stats.bytes += meta.len as u64;
                 self.stats.flow_records += u64::from(meta.flow_records);

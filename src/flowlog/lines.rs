@@ -5,6 +5,11 @@
 //! gzip magic (1f 8b; never decided by file name) the input is inflated straight into the
 //! buffer's free space, so there is one copy of the text and no second buffer. Lines borrow the
 //! buffer; when no complete line is left, the partial tail moves to the front to make room.
+//! A reader of at least [`IN_PLACE_MIN`] bytes inflates in place: the buffer has room for the
+//! deflate window ([`WINDOW`]) besides its capacity, compaction keeps the window's worth of
+//! latest output in front of the tail, and the inflater reads its matches from there instead
+//! of keeping (and copying out of) a window of its own. Either way at most `capacity` bytes of
+//! unread text are buffered, so the longest line is the same.
 //! Memory is the buffer plus, for gzip, one inflater — whatever the input size. A caller may
 //! stop pulling at any point (its downstream is full) and resume later: the reader just stops
 //! accepting input until lines are taken.
@@ -25,13 +30,16 @@
 
 use std::fmt;
 
-use crate::gzip::{GzipDecoder, GzipError};
+use crate::gzip::{GzipDecoder, GzipError, WINDOW};
 
 /// Default buffer size: a line is at most a few KiB (54 fields, tag values ≤ 256 characters),
 /// and 256 KiB lets each `handle_input` take a large chunk of inflated data.
 pub const DEFAULT_CAPACITY: usize = 256 * 1024;
 /// Smallest buffer accepted (smaller requests are rounded up).
 pub const MIN_CAPACITY: usize = 16;
+/// Readers at least this large inflate gzip in place (see the module doc); smaller ones would
+/// spend most of their buffer on the window.
+pub const IN_PLACE_MIN: usize = 2 * WINDOW;
 
 /// One line, without its `\n` or `\r\n`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,8 +108,14 @@ enum Format {
 
 /// See the module doc.
 pub struct LineReader {
+    /// `capacity` bytes, plus [`WINDOW`] for in-place inflating.
     buf: Box<[u8]>,
-    /// `buf[start..end]` holds data not yet returned as lines.
+    /// Most unread bytes held at once: a line and its newline must fit.
+    capacity: usize,
+    /// Inflate in place, keeping the window in `buf` (capacity ≥ [`IN_PLACE_MIN`]).
+    in_place: bool,
+    /// `buf[start..end]` holds data not yet returned as lines; `end ≤ start + capacity`. In
+    /// place, `buf[..start]` may hold already returned output: the inflater's window.
     start: usize,
     end: usize,
     /// `buf[start..scanned]` is known to hold no `\n`.
@@ -133,8 +147,13 @@ impl LineReader {
     /// A reader whose buffer holds `capacity` bytes (at least [`MIN_CAPACITY`]); a line and
     /// its newline must fit in it.
     pub fn new(capacity: usize) -> LineReader {
+        let capacity = capacity.max(MIN_CAPACITY);
+        let in_place = capacity >= IN_PLACE_MIN;
+        let window = if in_place { WINDOW } else { 0 };
         LineReader {
-            buf: vec![0; capacity.max(MIN_CAPACITY)].into_boxed_slice(),
+            buf: vec![0; capacity + window].into_boxed_slice(),
+            capacity,
+            in_place,
             start: 0,
             end: 0,
             scanned: 0,
@@ -163,7 +182,12 @@ impl LineReader {
     }
 
     pub fn capacity(&self) -> usize {
-        self.buf.len()
+        self.capacity
+    }
+
+    /// Where buffered data may end now: unread data stays within `capacity`.
+    fn limit(&self) -> usize {
+        self.buf.len().min(self.start + self.capacity)
     }
 
     /// Raw (possibly compressed) bytes consumed so far.
@@ -216,15 +240,16 @@ impl LineReader {
             }
         }
         while used < raw.len() {
-            if self.end == self.buf.len() && self.start > 0 {
+            if self.end == self.limit() {
                 self.compact();
             }
             let rest = raw.get(used..).unwrap_or_default();
             let n = match self.format {
                 Format::Gzip => {
                     let Some(d) = &mut self.gzip else { break };
-                    let free = self.buf.get_mut(self.end..).unwrap_or_default();
-                    let (consumed, written) = d.decode(rest, free)?;
+                    let limit = self.buf.len().min(self.start + self.capacity);
+                    let buf = self.buf.get_mut(..limit).unwrap_or_default();
+                    let (consumed, written) = d.decode_into(rest, buf, self.end)?;
                     self.end += written;
                     if consumed == 0 && written == 0 {
                         break;
@@ -282,10 +307,8 @@ impl LineReader {
             }
             self.scanned = self.end;
             if self.skipping {
-                // Nothing in the buffer is worth keeping.
-                self.start = 0;
-                self.end = 0;
-                self.scanned = 0;
+                // Nothing unread is worth keeping.
+                self.start = self.end;
             }
             self.compact();
             if self.refill() {
@@ -294,7 +317,7 @@ impl LineReader {
             if self.start == self.end {
                 return None;
             }
-            if self.eof && !(self.end == self.buf.len() && self.has_pending_gzip_output()) {
+            if self.eof && !(self.end == self.limit() && self.has_pending_gzip_output()) {
                 // The last line has no newline.
                 let (begin, stop) = (self.start, self.end);
                 self.start = stop;
@@ -302,16 +325,16 @@ impl LineReader {
                 self.line_no += 1;
                 return Some(Ok(self.line_at(begin, stop)));
             }
-            if self.end == self.buf.len() {
+            if self.end == self.limit() {
                 // Full and no newline: the line cannot fit. Drop what we have of it.
                 self.line_no += 1;
                 self.skipping = true;
-                self.start = 0;
-                self.end = 0;
-                self.scanned = 0;
+                self.start = self.end;
+                self.scanned = self.end;
+                self.compact();
                 return Some(Err(LineTooLong {
                     number: self.line_no,
-                    limit: self.buf.len(),
+                    limit: self.capacity,
                 }));
             }
             return None;
@@ -333,13 +356,15 @@ impl LineReader {
         match &mut self.gzip {
             // `reset` already cleared it.
             Some(_) => {}
+            None if self.in_place => self.gzip = Some(GzipDecoder::new_in_place()),
             None => self.gzip = Some(GzipDecoder::new()),
         }
     }
 
     /// Copies as much of `data` as fits after `end`.
     fn push_plain(&mut self, data: &[u8]) -> usize {
-        let free = self.buf.get_mut(self.end..).unwrap_or_default();
+        let limit = self.limit();
+        let free = self.buf.get_mut(self.end..limit).unwrap_or_default();
         let n = free.len().min(data.len());
         if let (Some(dst), Some(src)) = (free.get_mut(..n), data.get(..n)) {
             dst.copy_from_slice(src);
@@ -348,15 +373,21 @@ impl LineReader {
         n
     }
 
-    /// Moves the unread tail to the front of the buffer.
+    /// Moves the unread tail to the front of the buffer; inflating in place, with the window
+    /// (the last [`WINDOW`] bytes of output) in front of it.
     fn compact(&mut self) {
-        if self.start == 0 {
+        let keep_from = if self.in_place && self.format == Format::Gzip {
+            self.start.min(self.end.saturating_sub(WINDOW))
+        } else {
+            self.start
+        };
+        if keep_from == 0 {
             return;
         }
-        self.buf.copy_within(self.start..self.end, 0);
-        self.end -= self.start;
-        self.scanned -= self.start;
-        self.start = 0;
+        self.buf.copy_within(keep_from..self.end, 0);
+        self.end -= keep_from;
+        self.scanned -= keep_from;
+        self.start -= keep_from;
     }
 
     /// Moves output the inflater still holds into free space; true if any came.
@@ -367,12 +398,13 @@ impl LineReader {
         let Some(d) = &mut self.gzip else {
             return false;
         };
-        let free = self.buf.get_mut(self.end..).unwrap_or_default();
-        if free.is_empty() {
+        let limit = self.buf.len().min(self.start + self.capacity);
+        if self.end >= limit {
             return false;
         }
+        let buf = self.buf.get_mut(..limit).unwrap_or_default();
         // An error here is sticky in the decoder and reported by handle_input / handle_eof.
-        match d.decode(&[], free) {
+        match d.decode_into(&[], buf, self.end) {
             Ok((_, written)) if written > 0 => {
                 self.end += written;
                 true
@@ -695,6 +727,72 @@ mod tests {
         drain(&mut r, &mut b);
         assert!(!r.is_gzip());
         assert_eq!((a, b), (expected(V2), expected(V5)));
+    }
+
+    /// A one-member gzip of `text` (miniz's deflate, level 6).
+    fn gzip(text: &[u8]) -> Vec<u8> {
+        let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        out.extend(miniz_oxide::deflate::compress_to_vec(text, 6));
+        out.extend(crate::gzip::crc32_update(0, text).to_le_bytes());
+        out.extend((text.len() as u32).to_le_bytes());
+        out
+    }
+
+    /// Readers large enough to inflate in place give the same lines as small ones, at every
+    /// split point, across members, through many refills of the window, and with over-long
+    /// lines skipped at the same capacity.
+    #[test]
+    fn in_place_inflating_gives_the_same_lines() {
+        let both = [V2, V5].concat();
+        for (input, text) in [(V2_GZ, V2), (MULTI, &both[..])] {
+            let want = expected(text);
+            for cut in 0..=input.len() {
+                let (a, b) = input.split_at(cut);
+                assert_eq!(read_all(IN_PLACE_MIN, &[a, b]).unwrap(), want, "cut {cut}");
+            }
+        }
+        let big = read_all(4096, &[BIG]).unwrap();
+        for (capacity, step) in [
+            (IN_PLACE_MIN, 777),
+            (IN_PLACE_MIN + 1, 1 << 16),
+            (DEFAULT_CAPACITY, 3),
+        ] {
+            let chunks: Vec<&[u8]> = BIG.chunks(step).collect();
+            assert_eq!(
+                read_all(capacity, &chunks).unwrap(),
+                big,
+                "{capacity} {step}"
+            );
+        }
+        // Lines just under, at and over the capacity, between ordinary ones; several members.
+        let cap = IN_PLACE_MIN;
+        let mut text = Vec::new();
+        let mut want = Vec::new();
+        let mut n = 0;
+        for (i, len) in [10, cap - 1, 20, cap, 30, cap + 5000, 40, 3 * cap, 50]
+            .into_iter()
+            .enumerate()
+        {
+            n += 1;
+            let line: Vec<u8> = (0..len).map(|k| b'a' + ((k * 7 + i) % 26) as u8).collect();
+            text.extend_from_slice(&line);
+            text.push(b'\n');
+            want.push(if len < cap {
+                Ok((n, line))
+            } else {
+                Err(LineTooLong {
+                    number: n,
+                    limit: cap,
+                })
+            });
+        }
+        let input = [gzip(&text[..text.len() / 3]), gzip(&text[text.len() / 3..])].concat();
+        for step in [input.len(), 4096, 333] {
+            let chunks: Vec<&[u8]> = input.chunks(step).collect();
+            assert_eq!(read_all(cap, &chunks).unwrap(), want, "{step}");
+            assert_eq!(read_all(cap, &[&text]).unwrap(), want, "plain");
+        }
+        assert_eq!(LineReader::new(cap).capacity(), cap);
     }
 
     #[test]

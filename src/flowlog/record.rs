@@ -5,16 +5,20 @@
 //! trailing `\r` of a CRLF line is whitespace too), and converts each token by the kind of the
 //! field in that column (the `Layout` says which). `-` means "no value" and becomes `None`.
 //! Text fields and unknown columns are not copied: the record keeps the token positions and
-//! borrows the line. Nothing is allocated, so this can run on millions of lines; IPv4
-//! addresses, the common case, have a hand-written parser.
+//! borrows the line. Nothing is allocated, so this can run on millions of lines: numbers and
+//! IPv4 addresses are read a word at a time (`record_values.rs`), the default format (most
+//! logs) has a straight-line path with no per-column dispatch, and the record is built where
+//! it is returned (it is most of a KiB: a copy per line shows).
 //!
 //! A line with the wrong number of values is rejected rather than guessed at (spec.md §A.1:
 //! v11 tag values are user text and how AWS writes a space in them is not documented).
 
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::IpAddr;
+#[cfg(test)]
+use core::net::Ipv4Addr;
 use std::fmt;
 
-use crate::flowlog::fields::Field;
+use crate::flowlog::fields::{Field, FieldKind};
 use crate::flowlog::layout::{Column, Layout, MAX_COLUMNS};
 
 /// Longest token quoted in a [`LineError`] (longer ones are cut, with their length shown).
@@ -216,22 +220,17 @@ impl fmt::Display for LineError {
 
 impl std::error::Error for LineError {}
 
-/// Position of one value in the line.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Span {
-    start: u32,
-    end: u32,
-}
-
 /// One parsed flow-log line. Typed accessors return `None` for `-` and for fields the layout
-/// does not have; text accessors borrow the line. About 1.2 KiB (a position per possible
+/// does not have; text accessors borrow the line. About 0.7 KiB (a position per possible
 /// column): parse it where it is used and pass it by reference.
 #[derive(Clone)]
 pub struct FlowRecord<'a> {
     line: &'a str,
     layout: &'a Layout,
-    /// Per column (first `layout.len()` entries).
-    spans: [Span; MAX_COLUMNS],
+    /// Per column (first `layout.len()` entries): where its value starts. It ends at the next
+    /// whitespace byte, found again on access (text values are read a few times per line at
+    /// most; keeping only starts halves what every line initializes).
+    starts: [u32; MAX_COLUMNS],
     version: Option<u8>,
     srcaddr: Option<IpAddr>,
     dstaddr: Option<IpAddr>,
@@ -252,6 +251,24 @@ pub struct FlowRecord<'a> {
     ip_type: Option<IpType>,
     flow_direction: Option<FlowDirection>,
 }
+
+/// The columns of the default format (`Layout::default_v2`): the 14 version-2 fields.
+const DEFAULT_V2: [Option<Field>; 14] = [
+    Some(Field::Version),
+    Some(Field::AccountId),
+    Some(Field::InterfaceId),
+    Some(Field::SrcAddr),
+    Some(Field::DstAddr),
+    Some(Field::SrcPort),
+    Some(Field::DstPort),
+    Some(Field::Protocol),
+    Some(Field::Packets),
+    Some(Field::Bytes),
+    Some(Field::Start),
+    Some(Field::End),
+    Some(Field::Action),
+    Some(Field::LogStatus),
+];
 
 /// Bytes the tokenizer splits on: space, `\t`, `\n`, `\v`, `\f`, `\r`.
 #[inline]
@@ -287,10 +304,50 @@ impl<'a> FlowRecord<'a> {
         let text = std::str::from_utf8(line).map_err(|e| LineError::NotUtf8 {
             offset: e.valid_up_to(),
         })?;
+        // One `Result` built in place and returned as is: returning `Ok(rec)` from a local
+        // would copy the record (most of a KiB) on every line.
+        let mut out = Ok(FlowRecord {
+            line: text,
+            layout,
+            starts: [0; MAX_COLUMNS],
+            version: None,
+            srcaddr: None,
+            dstaddr: None,
+            pkt_srcaddr: None,
+            pkt_dstaddr: None,
+            srcport: None,
+            dstport: None,
+            protocol: None,
+            packets: None,
+            bytes: None,
+            start: None,
+            end: None,
+            tcp_flags: None,
+            traffic_path: None,
+            encryption_status: None,
+            action: None,
+            log_status: None,
+            ip_type: None,
+            flow_direction: None,
+        });
+        if let Ok(rec) = &mut out
+            && let Err(e) = rec.split(line, true)
+        {
+            out = Err(e);
+        }
+        out
+    }
+
+    /// `parse` without the default-format shortcut (tests compare the two).
+    #[cfg(test)]
+    fn parse_general(layout: &'a Layout, line: &'a [u8]) -> Result<FlowRecord<'a>, LineError> {
+        let text = std::str::from_utf8(line).map_err(|e| LineError::NotUtf8 {
+            offset: e.valid_up_to(),
+        })?;
         let mut rec = FlowRecord {
             line: text,
             layout,
-            spans: [Span::default(); MAX_COLUMNS],
+            starts: [0; MAX_COLUMNS],
             version: None,
             srcaddr: None,
             dstaddr: None,
@@ -311,37 +368,29 @@ impl<'a> FlowRecord<'a> {
             ip_type: None,
             flow_direction: None,
         };
-        let slots = layout.slots();
+        rec.split(line, false)?;
+        Ok(rec)
+    }
+
+    /// Splits the line into its columns and converts the known fields.
+    #[inline(always)]
+    fn split(&mut self, line: &[u8], shortcut: bool) -> Result<(), LineError> {
+        let slots = self.layout.slots();
+        if shortcut && slots == DEFAULT_V2 {
+            return self.split_default_v2(line);
+        }
         let n = line.len();
-        let mut i = 0;
+        let mut i = skip_space(line, 0);
         let mut col = 0;
-        loop {
-            while line.get(i).is_some_and(|&b| is_space(b)) {
-                i += 1;
-            }
-            if i >= n {
-                break;
-            }
-            let start = i;
-            i = token_end(line, i);
-            let (Some(slot), Some(span)) = (slots.get(col), rec.spans.get_mut(col)) else {
-                let got = col + count_tokens(line.get(i..).unwrap_or_default()) + 1;
+        while i < n {
+            let Some(&field) = slots.get(col) else {
+                let got = col + count_tokens(line.get(i..).unwrap_or_default());
                 return Err(LineError::FieldCount {
                     expected: slots.len(),
                     got,
                 });
             };
-            // Fits: the line length was checked against u32 above.
-            *span = Span {
-                start: start as u32,
-                end: i as u32,
-            };
-            if let Some(field) = *slot {
-                let token = line.get(start..i).unwrap_or_default();
-                if token != b"-" {
-                    rec.set(field, token)?;
-                }
-            }
+            self.column(col, field, line, &mut i)?;
             col += 1;
         }
         if col != slots.len() {
@@ -350,52 +399,149 @@ impl<'a> FlowRecord<'a> {
                 got: col,
             });
         }
-        Ok(rec)
+        Ok(())
     }
 
-    /// Converts one non-`-` value of a known field.
-    #[inline]
-    fn set(&mut self, field: Field, token: &[u8]) -> Result<(), LineError> {
-        let number = || LineError::BadNumber {
-            field,
-            token: BadToken::new(token),
-        };
-        let address = || LineError::BadAddress {
-            field,
-            token: BadToken::new(token),
-        };
-        let choice = || LineError::BadEnum {
-            field,
-            token: BadToken::new(token),
-        };
-        match field {
-            Field::Version => self.version = Some(parse_u8(token).ok_or_else(number)?),
-            Field::SrcAddr => self.srcaddr = Some(parse_addr(token).ok_or_else(address)?),
-            Field::DstAddr => self.dstaddr = Some(parse_addr(token).ok_or_else(address)?),
-            Field::PktSrcAddr => self.pkt_srcaddr = Some(parse_addr(token).ok_or_else(address)?),
-            Field::PktDstAddr => self.pkt_dstaddr = Some(parse_addr(token).ok_or_else(address)?),
-            Field::SrcPort => self.srcport = Some(parse_u16(token).ok_or_else(number)?),
-            Field::DstPort => self.dstport = Some(parse_u16(token).ok_or_else(number)?),
-            Field::Protocol => self.protocol = Some(parse_u8(token).ok_or_else(number)?),
-            Field::Packets => self.packets = Some(parse_u64(token).ok_or_else(number)?),
-            Field::Bytes => self.bytes = Some(parse_u64(token).ok_or_else(number)?),
-            Field::Start => self.start = Some(parse_u64(token).ok_or_else(number)?),
-            Field::End => self.end = Some(parse_u64(token).ok_or_else(number)?),
-            Field::TcpFlags => self.tcp_flags = Some(parse_u16(token).ok_or_else(number)?),
-            Field::TrafficPath => self.traffic_path = Some(parse_u8(token).ok_or_else(number)?),
-            Field::EncryptionStatus => {
-                self.encryption_status = Some(parse_u8(token).ok_or_else(number)?)
+    /// `split` for the default format (most flow logs, and every log without a custom
+    /// format): the same steps with each column's field known where the code is written, so
+    /// there is no dispatch on the field per value and every branch has a call site of its own
+    /// for the branch predictor. Same results and same errors as the general loop.
+    fn split_default_v2(&mut self, line: &[u8]) -> Result<(), LineError> {
+        let n = line.len();
+        let mut i = skip_space(line, 0);
+        macro_rules! columns {
+            ($($col:literal $field:ident),+) => {$(
+                if i >= n {
+                    return Err(LineError::FieldCount { expected: DEFAULT_V2.len(), got: $col });
+                }
+                self.column($col, Some(Field::$field), line, &mut i)?;
+            )+};
+        }
+        columns!(
+            0 Version, 1 AccountId, 2 InterfaceId, 3 SrcAddr, 4 DstAddr, 5 SrcPort, 6 DstPort,
+            7 Protocol, 8 Packets, 9 Bytes, 10 Start, 11 End, 12 Action, 13 LogStatus
+        );
+        if i < n {
+            let got = DEFAULT_V2.len() + count_tokens(line.get(i..).unwrap_or_default());
+            return Err(LineError::FieldCount {
+                expected: DEFAULT_V2.len(),
+                got,
+            });
+        }
+        Ok(())
+    }
+
+    /// Column `col` (of `field`, if known): the token at `*i`, a non-whitespace byte. Leaves
+    /// `*i` at the next token (or the end).
+    #[inline(always)]
+    fn column(
+        &mut self,
+        col: usize,
+        field: Option<Field>,
+        line: &[u8],
+        i: &mut usize,
+    ) -> Result<(), LineError> {
+        let start = *i;
+        let end = token_end(line, start);
+        if let Some(at) = self.starts.get_mut(col) {
+            // Fits: the line length was checked against u32.
+            *at = start as u32;
+        }
+        if let Some(field) = field
+            && !(end == start + 1 && line.get(start) == Some(&b'-'))
+        {
+            self.set(field, line, start, end)?;
+        }
+        // `end` is a whitespace byte (or the end): AWS separates with one space.
+        *i = end + 1;
+        if line.get(*i).is_some_and(|&b| is_space(b)) {
+            *i = skip_space(line, *i);
+        }
+        Ok(())
+    }
+
+    /// Converts one non-`-` value of a known field: `line[start..end]`. The number and address
+    /// parsers read the line around the token a word at a time, hence the whole line. One call
+    /// site per parser (the value is then stored by field), and errors are built out of line:
+    /// this runs for every column of every line.
+    #[inline(always)]
+    fn set(
+        &mut self,
+        field: Field,
+        line: &[u8],
+        start: usize,
+        end: usize,
+    ) -> Result<(), LineError> {
+        match field.kind() {
+            FieldKind::Addr => {
+                let Some(a) = parse_addr_at(line, start, end) else {
+                    return Err(bad_value(field, line, start, end));
+                };
+                match field {
+                    Field::SrcAddr => self.srcaddr = Some(a),
+                    Field::DstAddr => self.dstaddr = Some(a),
+                    Field::PktSrcAddr => self.pkt_srcaddr = Some(a),
+                    Field::PktDstAddr => self.pkt_dstaddr = Some(a),
+                    _ => {}
+                }
             }
-            Field::Action => self.action = Some(Action::from_token(token).ok_or_else(choice)?),
-            Field::LogStatus => {
-                self.log_status = Some(LogStatus::from_token(token).ok_or_else(choice)?)
+            FieldKind::U64 => {
+                let Some(v) = parse_u64_at(line, start, end) else {
+                    return Err(bad_value(field, line, start, end));
+                };
+                match field {
+                    Field::Packets => self.packets = Some(v),
+                    Field::Bytes => self.bytes = Some(v),
+                    Field::Start => self.start = Some(v),
+                    Field::End => self.end = Some(v),
+                    _ => {}
+                }
             }
-            Field::Type => self.ip_type = Some(IpType::from_token(token).ok_or_else(choice)?),
-            Field::FlowDirection => {
-                self.flow_direction = Some(FlowDirection::from_token(token).ok_or_else(choice)?)
+            FieldKind::U16 => {
+                let Some(v) = parse_u16_at(line, start, end) else {
+                    return Err(bad_value(field, line, start, end));
+                };
+                match field {
+                    Field::SrcPort => self.srcport = Some(v),
+                    Field::DstPort => self.dstport = Some(v),
+                    Field::TcpFlags => self.tcp_flags = Some(v),
+                    _ => {}
+                }
             }
-            // Text fields: the span is all we keep.
-            _ => {}
+            FieldKind::U8 => {
+                let Some(v) = parse_u8_at(line, start, end) else {
+                    return Err(bad_value(field, line, start, end));
+                };
+                match field {
+                    Field::Version => self.version = Some(v),
+                    Field::Protocol => self.protocol = Some(v),
+                    Field::TrafficPath => self.traffic_path = Some(v),
+                    Field::EncryptionStatus => self.encryption_status = Some(v),
+                    _ => {}
+                }
+            }
+            FieldKind::Action
+            | FieldKind::LogStatus
+            | FieldKind::IpType
+            | FieldKind::FlowDirection => {
+                let token = line.get(start..end).unwrap_or_default();
+                let known = match field {
+                    Field::Action => Action::from_token(token).map(|v| self.action = Some(v)),
+                    Field::LogStatus => {
+                        LogStatus::from_token(token).map(|v| self.log_status = Some(v))
+                    }
+                    Field::Type => IpType::from_token(token).map(|v| self.ip_type = Some(v)),
+                    Field::FlowDirection => {
+                        FlowDirection::from_token(token).map(|v| self.flow_direction = Some(v))
+                    }
+                    _ => Some(()),
+                };
+                if known.is_none() {
+                    return Err(bad_value(field, line, start, end));
+                }
+            }
+            // Text fields: the start is all we keep.
+            FieldKind::Str => {}
         }
         Ok(())
     }
@@ -415,8 +561,9 @@ impl<'a> FlowRecord<'a> {
         if col >= self.layout.len() {
             return None;
         }
-        let span = self.spans.get(col)?;
-        self.line.get(span.start as usize..span.end as usize)
+        let start = *self.starts.get(col)? as usize;
+        let end = token_end(self.line.as_bytes(), start);
+        self.line.get(start..end)
     }
 
     /// The raw value of `field` (`-` included); `None` if the layout does not have the field.
@@ -520,104 +667,36 @@ impl fmt::Debug for FlowRecord<'_> {
     }
 }
 
+/// The error for a value `field` cannot take (its kind says which), quoting the token.
+#[cold]
+#[inline(never)]
+fn bad_value(field: Field, line: &[u8], start: usize, end: usize) -> LineError {
+    let token = BadToken::new(line.get(start..end).unwrap_or_default());
+    match field.kind() {
+        FieldKind::Addr => LineError::BadAddress { field, token },
+        FieldKind::U8 | FieldKind::U16 | FieldKind::U64 => LineError::BadNumber { field, token },
+        _ => LineError::BadEnum { field, token },
+    }
+}
+
 fn count_tokens(rest: &[u8]) -> usize {
     rest.split(|&b| is_space(b))
         .filter(|t| !t.is_empty())
         .count()
 }
 
-/// Decimal digits only (no sign); `None` on overflow.
+/// Index of the first non-whitespace byte at or after `i` (or the end).
 #[inline]
-fn parse_u64(token: &[u8]) -> Option<u64> {
-    // Up to 19 digits cannot overflow; only 20-digit numbers need checked arithmetic.
-    const SAFE_DIGITS: usize = 19;
-    if token.is_empty() || token.len() > SAFE_DIGITS + 1 {
-        return None;
+fn skip_space(line: &[u8], mut i: usize) -> usize {
+    while line.get(i).is_some_and(|&b| is_space(b)) {
+        i += 1;
     }
-    let mut v: u64 = 0;
-    for &b in token {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        v = if token.len() <= SAFE_DIGITS {
-            v * 10 + u64::from(d)
-        } else {
-            v.checked_mul(10)?.checked_add(u64::from(d))?
-        };
-    }
-    Some(v)
-}
-
-#[inline]
-fn parse_u16(token: &[u8]) -> Option<u16> {
-    if token.len() > 5 {
-        return None;
-    }
-    u16::try_from(parse_u64(token)?).ok()
-}
-
-#[inline]
-fn parse_u8(token: &[u8]) -> Option<u8> {
-    if token.len() > 3 {
-        return None;
-    }
-    u8::try_from(parse_u64(token)?).ok()
-}
-
-/// Dotted quad, the same syntax `Ipv4Addr::from_str` accepts (no leading zeros).
-#[inline]
-fn parse_ipv4(token: &[u8]) -> Option<Ipv4Addr> {
-    if token.len() < 7 || token.len() > 15 {
-        return None;
-    }
-    let mut octets = [0u8; 4];
-    let mut idx = 0;
-    let mut value: u16 = 0;
-    let mut digits = 0;
-    for &b in token {
-        if b == b'.' {
-            if digits == 0 {
-                return None;
-            }
-            *octets.get_mut(idx)? = value as u8;
-            idx += 1;
-            value = 0;
-            digits = 0;
-        } else {
-            let d = b.wrapping_sub(b'0');
-            if d > 9 || (digits == 1 && value == 0) {
-                return None;
-            }
-            value = value * 10 + u16::from(d);
-            digits += 1;
-            if value > 255 {
-                return None;
-            }
-        }
-    }
-    if idx != 3 || digits == 0 {
-        return None;
-    }
-    octets[3] = value as u8;
-    Some(Ipv4Addr::from(octets))
-}
-
-#[inline]
-fn parse_addr(token: &[u8]) -> Option<IpAddr> {
-    if let Some(v4) = parse_ipv4(token) {
-        return Some(IpAddr::V4(v4));
-    }
-    if token.contains(&b':') {
-        let text = std::str::from_utf8(token).ok()?;
-        return text.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
-    }
-    None
+    i
 }
 
 /// End of the token starting at `i`: the first whitespace byte at or after `i`, or the end.
 /// Eight bytes at a time: tokens are mostly ids and addresses of 8–64 bytes.
-#[inline]
+#[inline(always)]
 fn token_end(line: &[u8], mut i: usize) -> usize {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
@@ -645,6 +724,12 @@ fn token_end(line: &[u8], mut i: usize) -> usize {
     }
     i
 }
+
+#[path = "record_values.rs"]
+mod values;
+use values::{parse_addr_at, parse_u8_at, parse_u16_at, parse_u64_at};
+#[cfg(test)]
+use values::{parse_ipv4, parse_ipv4_at, parse_u64};
 
 #[cfg(test)]
 #[path = "record_tests.rs"]

@@ -565,3 +565,171 @@ fn garbage_never_panics() {
         }
     }
 }
+
+/// Everything a record says, for comparing two parses of one line.
+fn summary(r: &FlowRecord<'_>) -> String {
+    let columns: Vec<_> = (0..r.layout().len()).map(|c| r.column_str(c)).collect();
+    format!(
+        "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {columns:?}",
+        r.version(),
+        r.srcaddr(),
+        r.dstaddr(),
+        r.pkt_srcaddr(),
+        r.pkt_dstaddr(),
+        r.srcport(),
+        r.dstport(),
+        r.protocol(),
+        r.packets(),
+        r.bytes(),
+        r.start(),
+        r.end(),
+        r.tcp_flags(),
+        r.traffic_path(),
+        r.encryption_status(),
+        r.action(),
+        r.log_status(),
+        r.ip_type(),
+        r.flow_direction(),
+    )
+}
+
+/// The default format's straight-line parser gives what the general loop gives — values and
+/// errors — on every default-format line, damaged ones included.
+#[test]
+fn the_default_format_shortcut_agrees_with_the_general_loop() {
+    let layout = Layout::default_v2();
+    assert_eq!(layout.slots(), DEFAULT_V2);
+    let files: [&[u8]; 2] = [
+        fixture!("default-v2.log"),
+        fixture!("aws-doc-default-v2.log"),
+    ];
+    let mut sources: Vec<Vec<u8>> = files
+        .iter()
+        .flat_map(|f| lines(f).into_iter().skip(1).map(<[u8]>::to_vec))
+        .collect();
+    sources.push(fixture!("default-v2-crlf.log").to_vec());
+    sources.push(b"".to_vec());
+    sources.push(b"   ".to_vec());
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut checked = (0, 0);
+    for round in 0..30_000 {
+        let mut line = sources[round % sources.len()].clone();
+        for _ in 0..round % 4 {
+            let at = (next() as usize) % (line.len() + 1);
+            match next() % 4 {
+                0 => line.insert(at, next() as u8),
+                1 => line.insert(at, b" -.:0129\t\r\x01"[(next() % 11) as usize]),
+                2 if at < line.len() => {
+                    line.remove(at);
+                }
+                _ => line.truncate(at),
+            }
+        }
+        match (
+            FlowRecord::parse(&layout, &line),
+            FlowRecord::parse_general(&layout, &line),
+        ) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(summary(&a), summary(&b), "{line:?}");
+                checked.0 += 1;
+            }
+            (Err(a), Err(b)) => {
+                assert_eq!(a, b, "{line:?}");
+                checked.1 += 1;
+            }
+            (a, b) => panic!(
+                "{line:?}: {:?} vs {:?}",
+                a.map(|r| summary(&r)),
+                b.map(|r| summary(&r))
+            ),
+        }
+    }
+    assert!(checked.0 > 5_000 && checked.1 > 5_000, "{checked:?}");
+}
+
+/// The word-at-a-time number parser accepts exactly the unsigned decimals `u64::from_str`
+/// accepts (no sign, at most 20 digits), whatever follows the token in the line.
+#[test]
+fn number_parser_agrees_with_std() {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let alphabet = b"0123456789012345678901234567890123456789 x/";
+    for round in 0..300_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let len = (x % 23) as usize;
+        let mut s: Vec<u8> = (0..len)
+            .map(|k| {
+                alphabet[((x >> (k % 16 * 4)).wrapping_add(k as u64 * 7) % alphabet.len() as u64)
+                    as usize]
+            })
+            .collect();
+        if round % 3 == 0 {
+            // Near the 20-digit limit and u64::MAX.
+            let near = u128::from(u64::MAX) + 1 - u128::from(x % 1000) * (round % 2) as u128;
+            s = format!("{}", near - u128::from(x % 500)).into_bytes();
+        }
+        let text = String::from_utf8(s.clone()).unwrap();
+        // At most 20 digits (u64::MAX has 20), leading zeros included.
+        let want = if text.starts_with('+') || s.len() > 20 {
+            None
+        } else {
+            text.parse::<u64>().ok()
+        };
+        assert_eq!(parse_u64(&s), want, "{text:?}");
+        // Inside a line, with bytes after it that look like digits.
+        let line = [&b"7 "[..], &s, b" 99999999999999999"].concat();
+        assert_eq!(
+            parse_u64_at(&line, 2, 2 + s.len()),
+            want,
+            "{text:?} in a line"
+        );
+        // u16 and u8 fields take at most 5 and 3 digits (leading zeros included).
+        assert_eq!(
+            parse_u16_at(&line, 2, 2 + s.len()),
+            want.filter(|_| s.len() <= 5)
+                .and_then(|v| u16::try_from(v).ok()),
+            "{text:?}"
+        );
+        assert_eq!(
+            parse_u8_at(&line, 2, 2 + s.len()),
+            want.filter(|_| s.len() <= 3)
+                .and_then(|v| u8::try_from(v).ok()),
+            "{text:?}"
+        );
+    }
+}
+
+/// Addresses inside a line are read with the bytes after them loaded too: they never count.
+#[test]
+fn ipv4_parser_ignores_what_follows_the_token() {
+    for addr in [
+        "1.2.3.4",
+        "10.0.1.5",
+        "255.255.255.255",
+        "192.168.100.200",
+        "1.2.3.04",
+    ] {
+        for tail in ["", " ", ".5", "9", " 1.2.3.4 and more bytes after it"] {
+            let line = format!("{addr}{tail}");
+            let want = addr.parse::<Ipv4Addr>().ok();
+            assert_eq!(
+                parse_ipv4_at(line.as_bytes(), 0, addr.len()),
+                want,
+                "{line:?}"
+            );
+            let line = format!("x {line}");
+            assert_eq!(
+                parse_ipv4_at(line.as_bytes(), 2, 2 + addr.len()),
+                want,
+                "{line:?}"
+            );
+        }
+    }
+}

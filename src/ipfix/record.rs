@@ -154,6 +154,8 @@ macro_rules! member_map {
     };
 }
 
+pub(crate) use member_map;
+
 macro_rules! gen_mask {
     (num { $($n:ident => $nk:ident),* $(,)? } str { $($s:ident => $sk:ident),* $(,)? }) => {
         fn members_mask(&self) -> u128 {

@@ -116,11 +116,19 @@ pub struct Template {
     pub min_record_len: usize,
     /// Each record goes in a Data Set of its own (interface names, for nfdump).
     pub one_record_per_set: bool,
+    /// A data template's elements in record order, worked out once: what the writer encodes
+    /// (`writer::encode_fields`) without walking the field mask per record. Empty for options
+    /// templates.
+    pub keys: Box<[IeKey]>,
 }
 
 impl Template {
     fn build(id: u16, kind: TemplateKind, pen: u32) -> Template {
         let (scope, keys) = kind.fields();
+        let data_keys: Box<[IeKey]> = match kind {
+            TemplateKind::Data(_) => keys.iter().map(|&(k, _)| k).collect(),
+            _ => Box::default(),
+        };
         let header = TemplateRepr {
             template_id: id,
             field_count: keys.len() as u16,
@@ -149,6 +157,7 @@ impl Template {
             record,
             min_record_len,
             one_record_per_set: kind == TemplateKind::InterfaceNames,
+            keys: data_keys,
         }
     }
 }

@@ -4,8 +4,11 @@
 //! [`MessageState`] per open message; everything written is bounds-checked against the buffer,
 //! so a message can never exceed it. Every write is all-or-nothing: on [`Full`] the state is
 //! unchanged and the caller closes the message and retries in a fresh one. Data records are
-//! encoded once into a scratch buffer with [`encode_record`] and then copied into each
-//! collector's message, which also gives their exact length before anything is committed.
+//! encoded once into a scratch buffer with [`encode_fields`] (the template's element list,
+//! worked out when the template was made) or [`encode_record`] (a field mask) and then copied
+//! into each collector's message, which also gives their exact length before anything is
+//! committed. Each element is written straight from its `ExportRecord` member by an arm
+//! generated from the member list, fixed-size values as single stores.
 //!
 //! ```text
 //!  begin ──► [write_template | write_record]* ──► finish(export_time) ──► bytes[..len]
@@ -19,11 +22,11 @@
 //! than 65535 octets.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::ie::{IeKey, VARLEN};
-use super::record::{ExportRecord, FieldValue};
+use super::ie::{ELEMENTS, IeKey, VARLEN};
+use super::record::{ExportRecord, member_map};
 use super::template::{FieldMask, IF_NAME_LEN, Template};
 use super::wire::{
     HeaderRepr, MESSAGE_HEADER_LEN, MessageHeader, OPTIONS_TEMPLATE_SET_ID, SET_HEADER_LEN,
@@ -86,16 +89,72 @@ impl Cursor<'_> {
         Ok(())
     }
 
+    /// A fixed-size part: one store instead of a `memcpy` call.
+    #[inline(always)]
+    fn put_array<const N: usize>(&mut self, b: [u8; N]) -> Result<(), Full> {
+        let end = self.pos + N;
+        let dst: &mut [u8; N] = self
+            .buf
+            .get_mut(self.pos..end)
+            .and_then(|d| d.try_into().ok())
+            .ok_or(Full)?;
+        *dst = b;
+        self.pos = end;
+        Ok(())
+    }
+
+    /// An unsigned integer in the element's `len` octets (RFC 7011 §6.2 reduced size; `len`
+    /// is a constant of the element table, so this folds to one store). Absent: zeros.
+    #[inline(always)]
+    fn put_uint(&mut self, v: Option<u64>, len: u16) -> Result<(), Full> {
+        let b = v.unwrap_or(0).to_be_bytes();
+        match len {
+            1 => self.put_array([b[7]]),
+            2 => self.put_array([b[6], b[7]]),
+            4 => self.put_array([b[4], b[5], b[6], b[7]]),
+            8 => self.put_array(b),
+            n => self.put(
+                b.get(8usize.saturating_sub(usize::from(n))..)
+                    .unwrap_or(&[]),
+            ),
+        }
+    }
+
     #[inline]
     fn put_str(&mut self, s: &str) -> Result<(), Full> {
         let s = truncate_utf8(s, MAX_VARLEN).as_bytes();
         if s.len() < LONG_VARLEN {
-            self.put(&[s.len() as u8])?;
+            self.put_array([s.len() as u8])?;
         } else {
             let l = (s.len() as u16).to_be_bytes();
-            self.put(&[255, l[0], l[1]])?;
+            self.put_array([255, l[0], l[1]])?;
         }
         self.put(s)
+    }
+
+    /// A string field; absent (a mask from another record): an empty value.
+    #[inline(always)]
+    fn put_opt_str(&mut self, s: Option<&str>) -> Result<(), Full> {
+        match s {
+            Some(s) => self.put_str(s),
+            None => self.put_array([0]),
+        }
+    }
+
+    #[inline(always)]
+    fn put_v4(&mut self, a: Option<IpAddr>) -> Result<(), Full> {
+        match a {
+            Some(IpAddr::V4(a)) => self.put_array(a.octets()),
+            _ => self.put_array([0; 4]),
+        }
+    }
+
+    #[inline(always)]
+    fn put_v6(&mut self, a: Option<IpAddr>) -> Result<(), Full> {
+        match a {
+            Some(IpAddr::V6(a)) => self.put_array(a.octets()),
+            _ => self.put_array([0; 16]),
+        }
     }
 
     fn zeros(&mut self, n: usize) -> Result<(), Full> {
@@ -106,9 +165,55 @@ impl Cursor<'_> {
     }
 }
 
+/// The Field Length of an element (a constant: `ELEMENTS` is an immutable static).
+#[inline(always)]
+fn len_of(key: IeKey) -> u16 {
+    ELEMENTS[key as usize].len
+}
+
+// One `match` arm per data element, generated from the member list of `ExportRecord`, each
+// writing its member straight into the record: no `FieldValue` in between, fixed-size parts
+// as single stores.
+macro_rules! gen_encode_field {
+    (num { $($n:ident => $nk:ident),* $(,)? } str { $($s:ident => $sk:ident),* $(,)? }) => {
+        /// Writes element `key` of `rec`. An absent value (a mask from another record) is
+        /// written as zeros / an empty string, which keeps the record aligned with its template.
+        #[inline(always)]
+        fn encode_field(
+            rec: &ExportRecord<'_>,
+            key: IeKey,
+            default_exporter: Option<Ipv4Addr>,
+            c: &mut Cursor<'_>,
+        ) -> Result<(), Full> {
+            use IeKey::*;
+            match key {
+                SourceIPv4Address => c.put_v4(rec.src_addr),
+                DestinationIPv4Address => c.put_v4(rec.dst_addr),
+                SourceIPv6Address => c.put_v6(rec.src_addr),
+                DestinationIPv6Address => c.put_v6(rec.dst_addr),
+                VpcInterfaceSrcIPv4Address => c.put_v4(rec.eni_src_addr),
+                VpcInterfaceDstIPv4Address => c.put_v4(rec.eni_dst_addr),
+                VpcInterfaceSrcIPv6Address => c.put_v6(rec.eni_src_addr),
+                VpcInterfaceDstIPv6Address => c.put_v6(rec.eni_dst_addr),
+                ExporterIPv4Address => c.put_array(
+                    rec.exporter_ipv4
+                        .or(default_exporter)
+                        .map_or([0; 4], |a| a.octets()),
+                ),
+                $( $nk => c.put_uint(rec.$n.map(u64::from), len_of($nk)), )*
+                $( $sk => c.put_opt_str(rec.$s), )*
+                // Options-only elements have no member (and no mask bit).
+                other if len_of(other) == VARLEN => c.put_array([0]),
+                other => c.zeros(usize::from(len_of(other))),
+            }
+        }
+    };
+}
+
+member_map!(gen_encode_field);
+
 /// Encodes the fields of `mask` (in template order) from `rec` into `out`; returns the record
 /// length. `default_exporter` is sent as exporterIPv4Address when the record has none.
-#[inline]
 pub fn encode_record(
     rec: &ExportRecord<'_>,
     mask: FieldMask,
@@ -117,29 +222,23 @@ pub fn encode_record(
 ) -> Result<usize, Full> {
     let mut c = Cursor { buf: out, pos: 0 };
     for key in mask.keys() {
-        let ie = key.ie();
-        let v = match key {
-            IeKey::ExporterIPv4Address => {
-                rec.exporter_ipv4.or(default_exporter).map(FieldValue::Ipv4)
-            }
-            _ => rec.get(key),
-        };
-        match v {
-            Some(FieldValue::Unsigned(x)) => {
-                let b = x.to_be_bytes();
-                c.put(
-                    b.get(8usize.saturating_sub(usize::from(ie.len))..)
-                        .unwrap_or(&[]),
-                )?
-            }
-            Some(FieldValue::Ipv4(a)) => c.put(&a.octets())?,
-            Some(FieldValue::Ipv6(a)) => c.put(&a.octets())?,
-            Some(FieldValue::Str(s)) => c.put_str(s)?,
-            // A mask bit without a value (a mask from another record): keep the record
-            // aligned with its template.
-            None if ie.len == VARLEN => c.put(&[0])?,
-            None => c.zeros(usize::from(ie.len))?,
-        }
+        encode_field(rec, key, default_exporter, &mut c)?;
+    }
+    Ok(c.pos)
+}
+
+/// [`encode_record`] for a template's own element list (`Template::keys`, the keys of its
+/// mask in order): the per-record path of the exporter.
+#[inline]
+pub fn encode_fields(
+    rec: &ExportRecord<'_>,
+    keys: &[IeKey],
+    default_exporter: Option<Ipv4Addr>,
+    out: &mut [u8],
+) -> Result<usize, Full> {
+    let mut c = Cursor { buf: out, pos: 0 };
+    for &key in keys {
+        encode_field(rec, key, default_exporter, &mut c)?;
     }
     Ok(c.pos)
 }

@@ -85,9 +85,9 @@ pub struct Enrichment<'a> {
 /// and in `egress_interface` on egress records, the other side 0 (spec.md §F.7). When the
 /// direction is unknown — the v2 default format has no `flow-direction`, and a line may have
 /// `-` — it goes in `ingress_interface` with `egress_interface` 0: the record was captured *at*
-/// that ENI either way, collectors that key per-interface views on the input interface (the
-/// common default in nfdump, ntopng and pmacct) then still show every flow of the ENI under
-/// it, and the interface-name options records name the ifIndex with ingressInterface as scope.
+/// that ENI either way, a collector's per-interface view keyed on the input interface still
+/// shows every flow of the ENI under it, and the interface-name options records name the
+/// ifIndex with ingressInterface as their scope.
 /// Guessing the direction from addresses would need the ENI's own address, which only the
 /// inventory knows; the `flow_direction` element stays absent so nothing is claimed.
 pub fn export_record<'a>(
@@ -215,8 +215,8 @@ fn text<'a>(rec: &FlowRecord<'a>, field: Field) -> Option<&'a str> {
 }
 
 /// A string field the inventory may supply: the line's value, else the fallback, else `""` if
-/// the layout has the field (so the template does not depend on the inventory's coverage
-/// within one layout), else absent.
+/// the layout has the field (so, for a field the layout has, the template does not depend on
+/// whether the inventory knows the ENI), else absent.
 #[inline]
 fn with_fallback<'a>(
     rec: &FlowRecord<'a>,

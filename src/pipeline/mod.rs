@@ -68,6 +68,8 @@ pub struct Pipeline {
 #[derive(Default)]
 pub struct Binds {
     declared: HashMap<u32, Option<Ipv4Addr>>,
+    /// The domain of the previous line, declared: consecutive lines of one VPC skip the map.
+    last_declared: Option<DomainId>,
     /// Exporter addresses the driver has not opened a socket for yet.
     new: Vec<Ipv4Addr>,
 }
@@ -113,18 +115,23 @@ impl Pipeline {
             self.stats.count_blank();
             return LineOutcome::Counted;
         }
-        let rec = match parse_line(layout, line) {
+        // Records are used where they were built (by reference): moving a parsed line or a
+        // mapped record out of its `Result`/`Option` would copy most of a KiB per line.
+        let parsed = parse_line(layout, line);
+        let rec = match &parsed {
             Ok(r) => r,
             Err(e) => {
-                self.stats.count_malformed(source, line_no, &e);
+                self.stats.count_malformed(source, line_no, e);
                 return LineOutcome::Malformed;
             }
         };
-        self.stats.count_record(&rec);
+        self.stats.count_record(rec);
         let vpc = rec.vpc_id().or(enrich.vpc_id);
         let domain = self.domains.resolve(vpc);
         let (domain_id, exporter_ip) = (domain.id, domain.exporter_ipv4);
-        if !self.binds.declared.contains_key(&domain_id.0) {
+        if self.binds.last_declared != Some(domain_id)
+            && !self.binds.declared.contains_key(&domain_id.0)
+        {
             let info = DomainInfo {
                 name: domain.name.clone(),
                 exporter_ipv4: match self.identity {
@@ -142,6 +149,7 @@ impl Pipeline {
             }
             self.binds.declared.insert(domain_id.0, bind);
         }
+        self.binds.last_declared = Some(domain_id);
         let enrich = Enrichment {
             exporter_ipv4: match self.identity {
                 Identity::Element => exporter_ip,
@@ -149,10 +157,11 @@ impl Pipeline {
             },
             ..*enrich
         };
-        let Some(record) = export_record(&rec, &enrich) else {
+        let mapped = export_record(rec, &enrich);
+        let Some(record) = &mapped else {
             return LineOutcome::Counted;
         };
-        match self.export.push(domain_id, &record, now, wall) {
+        match self.export.push(domain_id, record, now, wall) {
             Ok(serial) => LineOutcome::Exported(serial),
             // The caller checked `can_accept`; a refusal here is a caller bug, and dropping
             // would lose a record, so count it loudly as malformed-by-us instead of silently.
