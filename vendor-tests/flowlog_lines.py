@@ -56,7 +56,7 @@ UINT_MAX = {
     "bytes": 2**64 - 1,
     "start": 2**64 - 1,
     "end": 2**64 - 1,
-    "tcp-flags": 0xFFFF,
+    "tcp-flags": 0xFF,  # tcpControlBits goes in 1 octet (reduced size): VPC flags are <= 0x17
     "traffic-path": 0xFF,
     "encryption-status": 0xFF,
 }
@@ -359,12 +359,11 @@ def enterprise_wire_value(element: str, value: object) -> bytes:
 
 
 # Octets of each standard element as sent (README element reference); strings are variable-length.
-# tcpControlBits is listed with 2 octets; the message-size test keeps a margin far above one octet.
 STANDARD_OCTETS = {
     "srcport": 2,
     "dstport": 2,
     "proto": 1,
-    "tcp_flags": 2,
+    "tcp_flags": 1,
     "packets": 8,
     "octets": 8,
     "start_ms": 8,

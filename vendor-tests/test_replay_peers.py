@@ -690,10 +690,6 @@ def test_nfacctd_every_ok_line_is_one_record_with_our_primitives_by_name(nfacctd
     assert want <= shown, want - shown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pmacct 1.7.7 reads tcpControlBits only when sent in 1 octet; IE 6 goes to 1 octet (reduced size) soon",
-)
 def test_nfacctd_tcp_flags_equal_the_line(nfacctd_run, corpus_distinct):
     prims = nfacctd_run.primitives["aws"]
     recs = nfacctd_run.peers["aws"].records()

@@ -104,8 +104,9 @@ fields! {
     VpcId = "vpc-id", v 3, Str;
     SubnetId = "subnet-id", v 3, Str;
     InstanceId = "instance-id", v 3, Str;
-    /// FIN=1 SYN=2 RST=4 SYN-ACK=18, OR-ed over the window (spec.md §A.4).
-    TcpFlags = "tcp-flags", v 3, U16;
+    /// FIN=1 SYN=2 RST=4 SYN-ACK=18, OR-ed over the window (spec.md §A.4): never above 0x17,
+    /// so a value that does not fit the one octet IPFIX carries is malformed.
+    TcpFlags = "tcp-flags", v 3, U8;
     /// `IPv4` | `IPv6` | `EFA`.
     Type = "type", v 3, IpType;
     PktSrcAddr = "pkt-srcaddr", v 3, Addr;

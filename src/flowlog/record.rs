@@ -243,7 +243,7 @@ pub struct FlowRecord<'a> {
     bytes: Option<u64>,
     start: Option<u64>,
     end: Option<u64>,
-    tcp_flags: Option<u16>,
+    tcp_flags: Option<u8>,
     traffic_path: Option<u8>,
     encryption_status: Option<u8>,
     action: Option<Action>,
@@ -504,7 +504,6 @@ impl<'a> FlowRecord<'a> {
                 match field {
                     Field::SrcPort => self.srcport = Some(v),
                     Field::DstPort => self.dstport = Some(v),
-                    Field::TcpFlags => self.tcp_flags = Some(v),
                     _ => {}
                 }
             }
@@ -515,6 +514,7 @@ impl<'a> FlowRecord<'a> {
                 match field {
                     Field::Version => self.version = Some(v),
                     Field::Protocol => self.protocol = Some(v),
+                    Field::TcpFlags => self.tcp_flags = Some(v),
                     Field::TrafficPath => self.traffic_path = Some(v),
                     Field::EncryptionStatus => self.encryption_status = Some(v),
                     _ => {}
@@ -607,7 +607,7 @@ impl<'a> FlowRecord<'a> {
         start: u64;
         /// Unix seconds.
         end: u64;
-        tcp_flags: u16;
+        tcp_flags: u8;
         traffic_path: u8;
         encryption_status: u8;
         action: Action;

@@ -123,7 +123,7 @@ elements! {
     SourceTransportPort: iana 7 "sourceTransportPort" Unsigned16 2, ID, "", "Source port.";
     DestinationTransportPort: iana 11 "destinationTransportPort" Unsigned16 2, ID, "", "Destination port.";
     ProtocolIdentifier: iana 4 "protocolIdentifier" Unsigned8 1, ID, "", "IP protocol number.";
-    TcpControlBits: iana 6 "tcpControlBits" Unsigned16 2, Some("flags"), "", "TCP flags OR-ed over the aggregation interval (RFC 7125).";
+    TcpControlBits: iana 6 "tcpControlBits" Unsigned16 1, Some("flags"), "", "TCP flags OR-ed over the aggregation interval (RFC 7125), sent in 1 octet (VPC reports only FIN, SYN, RST, SYN-ACK; pmacct reads no other size).";
     PacketDeltaCount: iana 2 "packetDeltaCount" Unsigned64 8, Some("deltaCounter"), "", "Packets in the interval.";
     OctetDeltaCount: iana 1 "octetDeltaCount" Unsigned64 8, Some("deltaCounter"), "", "Octets in the interval.";
     FlowStartMilliseconds: iana 152 "flowStartMilliseconds" DateTimeMilliseconds 8, None, "", "VPC start, in ms since the epoch.";

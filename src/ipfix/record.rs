@@ -38,7 +38,7 @@ pub struct ExportRecord<'a> {
     pub dst_port: Option<u16>,
     pub protocol: Option<u8>,
     /// tcpControlBits (IE 6), VPC `tcp-flags` as is.
-    pub tcp_flags: Option<u16>,
+    pub tcp_flags: Option<u8>,
     pub packets: Option<u64>,
     pub bytes: Option<u64>,
     /// flowStartMilliseconds (152): VPC `start` × 1000.

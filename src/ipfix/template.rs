@@ -379,10 +379,15 @@ mod tests {
         let i = c.for_mask(rec.field_mask(false)).unwrap();
         let t = c.get(i).unwrap();
         assert_eq!(t.id, 256);
-        // The Template Record of msg1: after the 16-octet header and the 4-octet set header.
-        assert_eq!(&t.record[..], &MSG1[20..20 + 140]);
-        // 4+4+2+2+1+2+8+8+8+8+1+1+1+4+4 fixed, interfaceName ≥ 1, 8 strings ≥ 1, trafficPath 1.
-        assert_eq!(t.min_record_len, 58 + 1 + 8 + 1);
+        // The Template Record of msg1 (after the 16-octet header and the 4-octet set header),
+        // but for tcpControlBits: 1 octet (reduced size), where the fixture's specifier at
+        // offset 20 of the record (the 5th after id and count) says 2.
+        let mut want = MSG1[20..20 + 140].to_vec();
+        assert_eq!(want[4 + 5 * 4..4 + 6 * 4], [0, 6, 0, 2]);
+        want[4 + 5 * 4 + 3] = 1;
+        assert_eq!(&t.record[..], &want[..]);
+        // 4+4+2+2+1+1+8+8+8+8+1+1+1+4+4 fixed, interfaceName ≥ 1, 8 strings ≥ 1, trafficPath 1.
+        assert_eq!(t.min_record_len, 57 + 1 + 8 + 1);
         // Same mask → same template; a different one → the next id.
         assert_eq!(c.for_mask(rec.field_mask(false)), Ok(i));
         let j = c.for_mask(rec.field_mask(true)).unwrap();
