@@ -56,6 +56,10 @@ const SIGNALS: Token = Token(0);
 const EXPORT_BASE: usize = 10;
 /// Raw bytes read per `read(2)`: large enough that syscalls are a small part of the work.
 const READ_CHUNK: usize = 256 * 1024;
+/// Message buffers that may fill before they are written while input is at hand: at line rate
+/// a `sendmmsg(2)` then carries this many datagrams instead of one (half the default pool of a
+/// collector, so the other half keeps the producer going meanwhile).
+const SEND_BATCH: usize = crate::export::DEFAULT_BUFFERS_PER_COLLECTOR / 2;
 /// How often the clock is read while producing (reading it per line would cost more than parsing).
 const LINES_PER_CLOCK_READ: u32 = 512;
 
@@ -355,8 +359,10 @@ impl Replay {
                         now = Now::read();
                     }
                 }
-                // Send what is ready; wait when the engine is full or rate-limited.
-                self.drive(false)?;
+                // Send what is ready; wait when the engine is full or rate-limited. While the
+                // reader still holds input, finished messages may wait to go in one batch.
+                let input_ready = !reader_empty || raw_pos < raw_len;
+                self.drive(false, input_ready)?;
                 now = Now::read();
                 if self.progress && now.mono.duration_since(last_progress) >= Duration::from_secs(1)
                 {
@@ -411,7 +417,7 @@ impl Replay {
         self.pipe.export.flush(now.mono, now.wall);
         let drain_deadline = now.mono + Duration::from_secs(30);
         while !self.pipe.export.is_drained() && !self.stopping {
-            self.drive(true)?;
+            self.drive(true, false)?;
             if Now::read().mono > drain_deadline {
                 log::error!("replay: collectors did not take the last messages within 30s");
                 break;
@@ -431,7 +437,10 @@ impl Replay {
     }
 
     /// Writes ready messages; when the engine cannot take more, waits for sockets or timers.
-    fn drive(&mut self, draining: bool) -> Result<(), CliError> {
+    /// `input_ready`: more lines are at hand without a read, so writing may wait until
+    /// [`SEND_BATCH`] buffers hold messages (one `sendmmsg` then carries them all); before a
+    /// read (which may block on a pipe) everything ready is written.
+    fn drive(&mut self, draining: bool, input_ready: bool) -> Result<(), CliError> {
         let now = Now::read();
         let registry = self.poll.registry();
         while let Some(ip) = self.pipe.poll_new_bind_address() {
@@ -442,10 +451,14 @@ impl Replay {
         self.pipe.export.handle_timeout(now.mono, now.wall);
         self.io
             .handle_timeout(registry, &mut self.pipe.export, now.mono);
+        let can_accept = self.pipe.can_accept(now.mono);
         let Pipeline { export, binds, .. } = &mut self.pipe;
-        self.io
-            .pump(registry, export, &|d| binds.address(d), now.mono)
-            .map_err(|e| CliError::Runtime(format!("ipfix send: {e}")))?;
+        let batch_later = input_ready && can_accept && export.buffers_in_use() < SEND_BATCH;
+        if !batch_later {
+            self.io
+                .pump(registry, export, &|d| binds.address(d), now.mono)
+                .map_err(|e| CliError::Runtime(format!("ipfix send: {e}")))?;
+        }
         let must_wait = draining || !self.pipe.can_accept(now.mono);
         if !must_wait {
             return Ok(());

@@ -171,6 +171,12 @@ impl Export {
         self.rate.available(now) >= 1 && self.pool.free_count() >= self.outboxes.len()
     }
 
+    /// Message buffers holding a message (open, queued or in flight): a driver that can wait
+    /// lets this grow before writing, so one batched write carries many messages.
+    pub fn buffers_in_use(&self) -> usize {
+        self.cfg.buffers.saturating_sub(self.pool.free_count())
+    }
+
     /// Queues one flow record for every collector in `domain` (declared with `set_domain`, or
     /// created unnamed). `Ok(serial)` also for a record that was dropped because it cannot be
     /// sent at all (counted in `stats`): it has nothing left to deliver.
