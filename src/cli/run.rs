@@ -23,6 +23,7 @@ use crate::config::config::Config;
 use crate::driver::agent_loop::{AgentLoop, Session, SessionEnd};
 use crate::driver::signals::Signals;
 use crate::driver::tls;
+use crate::inventory::cron::Cron;
 
 /// Where `run` looks for its configuration when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "/etc/vpcflow-ipfix.conf";
@@ -108,6 +109,8 @@ fn prepare(path: &str, env: &AwsEnv, seeds: &RandomState) -> Result<Session, Cli
     })?;
     // Input errors before touching credentials: they are the config's.
     plan::plan(&cfg).map_err(|e| CliError::Usage(format!("{path}: {e}")))?;
+    Cron::parse(&cfg.inventory_refresh)
+        .map_err(|e| CliError::Usage(format!("{path}: [agent] inventory_refresh: {e}")))?;
     let accounts = accounts::load(&cfg, env, seeds.hash_one(1u8))
         .map_err(|e| CliError::Runtime(e.to_string()))?;
     let tls = tls::client_config(Path::new(&cfg.ca_bundle))
@@ -119,6 +122,7 @@ fn prepare(path: &str, env: &AwsEnv, seeds: &RandomState) -> Result<Session, Cli
     );
     let overrides = env.endpoint_overrides();
     let emulator = overrides.global.is_some() || !overrides.per_service.is_empty();
+    let refresh_accounts = super::discover::account_specs(&accounts.accounts, &client);
     let list = accounts.accounts;
     Ok(Session {
         cfg,
@@ -130,5 +134,6 @@ fn prepare(path: &str, env: &AwsEnv, seeds: &RandomState) -> Result<Session, Cli
                 .map(|a| a.effective_region(client).0.to_string())
         }),
         emulator,
+        refresh_accounts,
     })
 }
