@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::time::{Instant, SystemTime};
 
-use super::AwsPort;
+use super::{Agent, AwsPort};
 use crate::aws::client::{ApiResponse, AwsCallError, CallId};
 use crate::aws::credentials::CacheId;
 use crate::inventory::discover::{CallFailure, Reply};
@@ -131,5 +131,34 @@ impl InventoryRefresh {
     /// Refresh runs started and skipped (the previous one was still going).
     pub fn counts(&self) -> (u64, u64) {
         self.refresher.counts()
+    }
+}
+
+/// The agent's side of the refresh (in this file so `agent.rs` stays about its inputs).
+impl Agent {
+    /// Runs the scheduled inventory refresh (`[agent] inventory_refresh`) inside the agent.
+    pub fn with_refresh(mut self, refresh: InventoryRefresh) -> Agent {
+        self.refresh = Some(refresh);
+        self
+    }
+
+    /// A credential cache acts in `account_id` (every cache, account or not: the refresh
+    /// walks each configured account).
+    pub fn handle_account_id(&mut self, account: CacheId, account_id: &str) {
+        if let Some(r) = &mut self.refresh {
+            r.handle_account_known(account, account_id);
+        }
+    }
+
+    /// A file the driver should read now for the refresh (`[aws] ip_ranges_file`).
+    pub fn poll_file_read(&mut self) -> Option<String> {
+        self.refresh.as_mut()?.poll_file_read()
+    }
+
+    /// The content of the file [`Agent::poll_file_read`] named, or why it could not be read.
+    pub fn handle_file(&mut self, content: Result<&[u8], String>) {
+        if let Some(r) = &mut self.refresh {
+            r.handle_file(content, &mut self.pipeline);
+        }
     }
 }

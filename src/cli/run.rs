@@ -43,6 +43,15 @@ per VPC:
 Each input runs in the account of its ARN (or queue URL), with the credentials that act in that
 account ([aws] credentials_file profiles, roles, environment keys or the instance role).
 
+Enrichment: records carry the instance, VPC and subnet Name tags, the AZ, the AWS service and
+Region of the remote address ([aws] ip_ranges_file; not downloaded) and the path (nat-gateway,
+vpc-endpoint, peering, transit-gateway, internet-gateway, local, ...), from an inventory of every
+account and region ([aws] regions limits them). It is discovered at start (state_dir/
+inventory.json is used until then) and again at every [agent] inventory_refresh (cron, UTC),
+without pausing the inputs; each refresh gives new VPCs their exporter and names the domains.
+[kinesis] metrics_level SUMMARY or DETAILED sends the Kinesis inputs' metrics to CloudWatch
+(namespace vpcflow-ipfix/STREAM) every minute.
+
 Options:
   --config FILE   the configuration (default /etc/vpcflow-ipfix.conf)
 
@@ -50,6 +59,7 @@ State, in [agent] state_dir (written atomically):
   checkpoints.json   where every input is: positions only advance once their records are on
                      every collector's socket, so a crash repeats at most the units in flight
   exporters.json     the observation domain id and exporter IP given to each VPC
+  inventory.json     the last completed inventory (as `discover` writes it)
   status.json        per input lines in, records out, units acknowledged, errors and lag; per
                      collector messages, records and bytes; refreshed every 5 s
 A one-line summary is logged every [agent] status_interval.

@@ -264,3 +264,6 @@ fn domain_info(domain: &Domain, identity: Identity) -> DomainInfo {
         },
     }
 }
+
+#[cfg(test)]
+mod tests;
