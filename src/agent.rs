@@ -39,8 +39,10 @@
 //! - `plan`: the enabled inputs of the config, their accounts and regions.
 //! - `build`: the input state machines, with shared CloudWatch Logs budgets.
 //! - `state`: the state files' contents (checkpoints, status).
+//! - `inventory`: the scheduled inventory refresh's calls and what a completed one changes.
 
 pub mod build;
+pub mod inventory;
 pub mod plan;
 pub mod state;
 
@@ -61,6 +63,7 @@ use crate::export::Serial;
 use crate::pipeline::Pipeline;
 use crate::source::{Ctx, Input, Tag};
 use build::{BuildError, Builder};
+use inventory::InventoryRefresh;
 use plan::{InputPlan, PlanError};
 use state::{
     InputView, StateError, StateFile, StateWrite, StatusView, TransportStats, checkpoints_doc,
@@ -191,6 +194,7 @@ pub struct Agent {
     saved_since_poll: bool,
     transport: TransportStats,
     account_warn_at: Option<Instant>,
+    refresh: Option<InventoryRefresh>,
 }
 
 impl Agent {
@@ -260,6 +264,7 @@ impl Agent {
             saved_since_poll: false,
             transport: TransportStats::default(),
             account_warn_at: Some(now + ACCOUNT_WAIT_WARN),
+            refresh: None,
         }
     }
 
@@ -354,6 +359,11 @@ impl Agent {
         now: Instant,
         wall: SystemTime,
     ) {
+        if let Some(refresh) = &mut self.refresh
+            && refresh.handle_result(call, &result, &mut self.pipeline, now)
+        {
+            return;
+        }
         let Some(r) = self.routes.remove(&call) else {
             return;
         };
@@ -452,6 +462,13 @@ impl Agent {
                     );
                 }
                 stop.inputs_idle = all;
+            }
+        }
+        if let Some(r) = &mut self.refresh {
+            if self.stop.is_some() {
+                r.handle_stop(port);
+            } else {
+                r.poll_requests(port);
             }
         }
         self.poll_requests(port, now, wall);
@@ -607,6 +624,12 @@ impl Agent {
                 consider(self.exporters_due);
             }
         }
+        if let Some(at) = self.refresh.as_ref().and_then(|r| r.poll_timeout()) {
+            consider(at);
+        }
+        if self.writing.is_none() && self.refresh.as_ref().is_some_and(|r| r.has_unsaved()) {
+            consider(self.now);
+        }
         consider(self.status_file_at);
         consider(self.status_log_at);
         if let Some(at) = self.account_warn_at {
@@ -621,6 +644,11 @@ impl Agent {
     /// Runs the timers of the inputs that are due.
     pub fn handle_timeout(&mut self, now: Instant, wall: SystemTime) {
         self.touch(now, wall);
+        if let Some(r) = &mut self.refresh
+            && self.stop.is_none()
+        {
+            r.handle_timeout(now, wall);
+        }
         for s in self.slots.iter_mut().filter(|s| s.account.is_some()) {
             if s.input.poll_timeout().is_some_and(|at| at <= now) {
                 let mut ctx = Ctx {
@@ -647,6 +675,9 @@ impl Agent {
         if self.pipeline.domains.is_dirty() && now >= self.exporters_due {
             self.exporters_due = now + SAVE_INTERVAL;
             return Some(self.begin_write(StateFile::Exporters, self.pipeline.domains.to_json()));
+        }
+        if let Some(bytes) = self.refresh.as_mut().and_then(|r| r.take_unsaved()) {
+            return Some(self.begin_write(StateFile::Inventory, bytes));
         }
         let immediate = self.stop.is_some() && !self.last_write_failed;
         if self.any_dirty() && (immediate || now >= self.checkpoints_due) {
@@ -692,7 +723,7 @@ impl Agent {
                         self.saved_since_poll = true;
                     }
                     StateFile::Exporters => self.pipeline.domains.mark_saved(),
-                    StateFile::Status => {}
+                    StateFile::Status | StateFile::Inventory => {}
                 }
             }
             Err(e) => {

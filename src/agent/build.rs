@@ -97,6 +97,7 @@ impl<'a> Builder<'a> {
                     KinesisSettings::new(arn).ok_or_else(|| fail("not a Kinesis stream ARN"))?;
                 settings.initial_position = self.cfg.kinesis_initial_position;
                 settings.enhanced_fan_out = self.cfg.kinesis_enhanced_fan_out;
+                settings.metrics_level = self.cfg.kinesis_metrics_level;
                 // moto wants the stream name beside ListShards' NextToken; AWS refuses it.
                 settings.list_shards_stream_with_next_token = self.emulator;
                 Ok(Box::new(KinesisInput::new(settings, saved, now, wall)))

@@ -32,6 +32,8 @@ pub enum StateFile {
     Checkpoints,
     Exporters,
     Status,
+    /// `inventory.json` of the last completed refresh.
+    Inventory,
 }
 
 impl StateFile {
@@ -41,6 +43,7 @@ impl StateFile {
             StateFile::Checkpoints => CHECKPOINTS_FILE,
             StateFile::Exporters => EXPORTERS_FILE,
             StateFile::Status => STATUS_FILE,
+            StateFile::Inventory => crate::inventory::model::INVENTORY_FILE,
         }
     }
 }

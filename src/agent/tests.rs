@@ -4,6 +4,7 @@
 #![allow(clippy::disallowed_methods)] // the test is its own driver: it starts the virtual clock
 
 mod fakes;
+mod refresh;
 
 use std::time::{Duration, Instant, SystemTime};
 

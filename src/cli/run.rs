@@ -23,6 +23,7 @@ use crate::config::config::Config;
 use crate::driver::agent_loop::{AgentLoop, Session, SessionEnd};
 use crate::driver::signals::Signals;
 use crate::driver::tls;
+use crate::inventory::cron::Cron;
 
 /// Where `run` looks for its configuration when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "/etc/vpcflow-ipfix.conf";
@@ -42,6 +43,15 @@ per VPC:
 Each input runs in the account of its ARN (or queue URL), with the credentials that act in that
 account ([aws] credentials_file profiles, roles, environment keys or the instance role).
 
+Enrichment: records carry the instance, VPC and subnet Name tags, the AZ, the AWS service and
+Region of the remote address ([aws] ip_ranges_file; not downloaded) and the path (nat-gateway,
+vpc-endpoint, peering, transit-gateway, internet-gateway, local, ...), from an inventory of every
+account and region ([aws] regions limits them). It is discovered at start (state_dir/
+inventory.json is used until then) and again at every [agent] inventory_refresh (cron, UTC),
+without pausing the inputs; each refresh gives new VPCs their exporter and names the domains.
+[kinesis] metrics_level SUMMARY or DETAILED sends the Kinesis inputs' metrics to CloudWatch
+(namespace vpcflow-ipfix/STREAM) every minute.
+
 Options:
   --config FILE   the configuration (default /etc/vpcflow-ipfix.conf)
 
@@ -49,6 +59,7 @@ State, in [agent] state_dir (written atomically):
   checkpoints.json   where every input is: positions only advance once their records are on
                      every collector's socket, so a crash repeats at most the units in flight
   exporters.json     the observation domain id and exporter IP given to each VPC
+  inventory.json     the last completed inventory (as `discover` writes it)
   status.json        per input lines in, records out, units acknowledged, errors and lag; per
                      collector messages, records and bytes; refreshed every 5 s
 A one-line summary is logged every [agent] status_interval.
@@ -108,6 +119,8 @@ fn prepare(path: &str, env: &AwsEnv, seeds: &RandomState) -> Result<Session, Cli
     })?;
     // Input errors before touching credentials: they are the config's.
     plan::plan(&cfg).map_err(|e| CliError::Usage(format!("{path}: {e}")))?;
+    Cron::parse(&cfg.inventory_refresh)
+        .map_err(|e| CliError::Usage(format!("{path}: [agent] inventory_refresh: {e}")))?;
     let accounts = accounts::load(&cfg, env, seeds.hash_one(1u8))
         .map_err(|e| CliError::Runtime(e.to_string()))?;
     let tls = tls::client_config(Path::new(&cfg.ca_bundle))
@@ -119,6 +132,7 @@ fn prepare(path: &str, env: &AwsEnv, seeds: &RandomState) -> Result<Session, Cli
     );
     let overrides = env.endpoint_overrides();
     let emulator = overrides.global.is_some() || !overrides.per_service.is_empty();
+    let refresh_accounts = super::discover::account_specs(&accounts.accounts, &client);
     let list = accounts.accounts;
     Ok(Session {
         cfg,
@@ -130,5 +144,6 @@ fn prepare(path: &str, env: &AwsEnv, seeds: &RandomState) -> Result<Session, Cli
                 .map(|a| a.effective_region(client).0.to_string())
         }),
         emulator,
+        refresh_accounts,
     })
 }

@@ -5,8 +5,10 @@
 //! ```text
 //!  one turn:  AWS events ──► agent (responses, bodies, accounts)
 //!             export ──► sockets (bind sockets opened for new exporter IPs) ─► acks
-//!             agent.poll_work: acks to inputs, new calls submitted, stalled bodies resumed
-//!             agent.poll_write ──► Store (checkpoints.json, exporters.json, status.json)
+//!             agent.poll_work: acks to inputs, new calls submitted (the inputs' and the
+//!               inventory refresh's), stalled bodies resumed; ip_ranges_file read when asked
+//!             agent.poll_write ──► Store (checkpoints.json, exporters.json, status.json,
+//!                                         inventory.json)
 //!             sleep until readiness or min(agent, AWS, export, sockets, stop deadline)
 //!
 //!  session:  Running ──SIGTERM/SIGINT──► Stopping ──agent done──► Stopped (exit 0)
@@ -15,6 +17,9 @@
 //!               └──SIGHUP, new config valid──► Stopping ──► Reload: the caller starts a new
 //!                  (invalid: logged, kept)                  session with it, same process
 //! ```
+//! At start the saved `inventory.json` (if any) enriches records at once, and the first
+//! scheduled refresh (`[agent] inventory_refresh`) starts immediately, then at every fire time.
+//!
 //! A session is everything built from one config: sockets, connections, inputs. A reload
 //! stops it gracefully (so every unit in flight is acknowledged first) and starts the next one
 //! from the saved state, which is the simplest way to apply any change of the config correctly.
@@ -28,6 +33,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use rustls::ClientConfig;
 
+use crate::agent::inventory::InventoryRefresh;
 use crate::agent::state::{CHECKPOINTS_FILE, EXPORTERS_FILE, StateWrite, TransportStats};
 use crate::agent::{Agent, AgentError, AgentSettings, AwsPort};
 use crate::aws::client::{AwsClient, AwsEvent, CallId, CallOptions};
@@ -42,6 +48,10 @@ use crate::driver::resolve::{DEFAULT_TTL, Resolver};
 use crate::driver::signals::{Signal, Signals};
 use crate::driver::store::{Store, StoreError};
 use crate::export::{Export, ExportConfig};
+use crate::inventory::cron::Cron;
+use crate::inventory::discover::AccountSpec;
+use crate::inventory::model::{INVENTORY_FILE, Inventory};
+use crate::inventory::refresh::{RefreshSettings, Refresher};
 use crate::pipeline::domains::DomainTable;
 use crate::pipeline::{Identity, Pipeline};
 
@@ -70,6 +80,8 @@ pub struct Session {
     pub account_region: AccountRegion,
     /// The AWS endpoints are overridden (an emulator): see `AgentSettings::emulator`.
     pub emulator: bool,
+    /// The accounts the scheduled inventory refresh walks.
+    pub refresh_accounts: Vec<AccountSpec<CacheId>>,
 }
 
 /// How a session ended.
@@ -165,6 +177,7 @@ impl AgentLoop {
             tls,
             account_region,
             emulator,
+            refresh_accounts,
         } = session;
         let setup = |what: &'static str| move |error: io::Error| LoopError::Setup { what, error };
         let poll = Poll::new().map_err(setup("the poller"))?;
@@ -197,9 +210,36 @@ impl AgentLoop {
             collectors: cfg.collectors.iter().map(ToString::to_string).collect(),
             emulator,
         };
+        let mut pipeline = Pipeline::new(export, domains, identity);
+        // The last inventory enriches from the first record; the refresh replaces it.
+        match store.read(INVENTORY_FILE).map_err(LoopError::Store)? {
+            Some(bytes) => match Inventory::from_json(&bytes) {
+                Ok(inv) => {
+                    let r = pipeline.install_inventory(&inv);
+                    log::info!(
+                        "saved inventory loaded file={INVENTORY_FILE} enis={} new_domains={}",
+                        r.enis,
+                        r.new_domains
+                    );
+                }
+                Err(e) => log::warn!(
+                    "saved inventory not used, the first refresh replaces it file={INVENTORY_FILE} error={e}"
+                ),
+            },
+            None => log::info!(
+                "no saved inventory: records are enriched once the first refresh completes"
+            ),
+        }
+        let schedule = Cron::parse(&cfg.inventory_refresh)
+            .map_err(|e| LoopError::Fatal(format!("[agent] inventory_refresh: {e}")))?;
+        let refresh = Refresher::new(
+            RefreshSettings::new(schedule, cfg.regions.clone(), cfg.ip_ranges_file.clone()),
+            refresh_accounts,
+            now.mono,
+        );
         let agent = Agent::from_config(
             &cfg,
-            Pipeline::new(export, domains, identity),
+            pipeline,
             checkpoints.as_deref(),
             settings,
             now.mono,
@@ -211,7 +251,8 @@ impl AgentLoop {
                 LoopError::Fatal(format!("{}/{e}", cfg.state_dir.trim_end_matches('/')))
             }
             e => LoopError::Agent(e),
-        })?;
+        })?
+        .with_refresh(InventoryRefresh::new(refresh));
         let io = match cfg.transport {
             Transport::Udp => ExportIo::udp(poll.registry(), &cfg.collectors, EXPORT_TOKEN_BASE)
                 .map_err(setup("the UDP export sockets"))?,
@@ -398,6 +439,7 @@ impl AgentLoop {
                 now,
             };
             self.agent.poll_work(&mut port, now.mono, now.wall);
+            self.read_files();
             self.pump_export(now);
             if !moved && !self.agent.has_work() {
                 // `poll_work` may have queued events (a call that failed at once, a body's end).
@@ -423,14 +465,18 @@ impl AgentLoop {
             LoopEvent::Aws(AwsEvent::AccountKnown {
                 account,
                 account_id,
-            }) => match (self.account_region)(self.driver.aws(), account) {
-                Some(region) => self
-                    .agent
-                    .handle_account_known(account, &account_id, &region),
-                None => log::debug!(
-                    "credentials that only sign for others know their account; account_id={account_id}"
-                ),
-            },
+            }) => {
+                // The refresh walks every configured account, inputs only those of their ARN.
+                self.agent.handle_account_id(account, &account_id);
+                match (self.account_region)(self.driver.aws(), account) {
+                    Some(region) => self
+                        .agent
+                        .handle_account_known(account, &account_id, &region),
+                    None => log::debug!(
+                        "credentials that only sign for others know their account; account_id={account_id}"
+                    ),
+                }
+            }
             LoopEvent::Aws(ev) => self.agent.handle_aws_event(ev, now.mono, now.wall),
         }
     }
@@ -477,6 +523,15 @@ impl AgentLoop {
         }
         if self.agent.poll_timeout().is_some_and(|t| t <= now.mono) {
             self.agent.handle_timeout(now.mono, now.wall);
+        }
+    }
+
+    /// Files the agent asked for (`[aws] ip_ranges_file` at each refresh), read now.
+    fn read_files(&mut self) {
+        while let Some(path) = self.agent.poll_file_read() {
+            let content = std::fs::read(&path).map_err(|e| format!("cannot read {path}: {e}"));
+            self.agent
+                .handle_file(content.as_deref().map_err(Clone::clone));
         }
     }
 

@@ -678,6 +678,7 @@ impl EnrichTables {
                 ranges,
             )
         });
+        let remote_range = remote.and_then(|a| ranges?.lookup(a));
         let vpc_name = match info {
             Some(i) if i.vpc_id.is_some() => i.vpc_name,
             _ => rec_vpc.and_then(|v| self.vpc_name(v)),
@@ -691,8 +692,10 @@ impl EnrichTables {
                     .name
                     .as_deref()
             }),
-            remote_aws_service: remote.and_then(|a| Some(ranges?.lookup(a)?.service)),
+            remote_aws_service: remote_range.map(|r| r.service),
+            remote_aws_region: remote_range.map(|r| r.region),
             path_kind: path.map(PathKind::as_str),
+            availability_zone: info.and_then(|i| i.az),
             vpc_id: info.and_then(|i| i.vpc_id),
             subnet_id: info.and_then(|i| i.subnet_id),
             instance_id: info.and_then(|i| i.instance_id),

@@ -181,7 +181,9 @@ elements! {
     VpcName: pen 42 "vpcName" String V, None, "vpc_name", "Name tag of the VPC (inventory).";
     SubnetName: pen 43 "subnetName" String V, None, "subnet_name", "Name tag of the subnet (inventory).";
     RemoteAwsService: pen 44 "remoteAwsService" String V, ID, "remote_aws_service", "ip-ranges.json service of the remote address (inventory).";
-    PathKind: pen 45 "pathKind" String V, ID, "path_kind", "Path of the flow: nat-gateway, vpc-endpoint, peering, transit-gateway (inventory).";
+    PathKind: pen 45 "pathKind" String V, ID, "path_kind", "Path of the flow: local, nat-gateway, vpc-endpoint, peering, transit-gateway, internet-gateway, virtual-private-gateway, local-gateway, unknown (inventory).";
+    AvailabilityZone: pen 46 "availabilityZone" String V, ID, "availability_zone", "Availability Zone name of the ENI, e.g. us-east-1a (inventory).";
+    RemoteAwsRegion: pen 47 "remoteAwsRegion" String V, ID, "remote_aws_region", "ip-ranges.json Region of the remote address, or GLOBAL (inventory).";
     // ---- IANA, options records only ----
     ObservationDomainId: iana 149 "observationDomainId" Unsigned32 4, ID, "", "Scope of the domain-naming options record.";
     ObservationDomainName: iana 300 "observationDomainName" String V, None, "", "Name of the domain: the VPC.";

@@ -105,6 +105,10 @@ pub struct ExportRecord<'a> {
     pub remote_aws_service: Option<&'a str>,
     /// Enrichment: nat-gateway, vpc-endpoint, peering, transit-gateway, …
     pub path_kind: Option<&'a str>,
+    /// Enrichment: the ENI's Availability Zone name (`us-east-1a`).
+    pub availability_zone: Option<&'a str>,
+    /// Enrichment: ip-ranges.json Region of the remote address (`GLOBAL` for edge services).
+    pub remote_aws_region: Option<&'a str>,
 }
 
 /// A field's value, typed as the writer encodes it.
@@ -149,6 +153,7 @@ macro_rules! member_map {
                 next_hop_vpc_id => NextHopVpcId, next_hop_interface_type => NextHopInterfaceType,
                 instance_name => InstanceName, vpc_name => VpcName, subnet_name => SubnetName,
                 remote_aws_service => RemoteAwsService, path_kind => PathKind,
+                availability_zone => AvailabilityZone, remote_aws_region => RemoteAwsRegion,
             }
         }
     };
@@ -349,6 +354,8 @@ pub(crate) mod tests {
             subnet_name: Some("private-a"),
             remote_aws_service: Some("S3"),
             path_kind: Some("vpc-endpoint"),
+            availability_zone: Some("us-east-1a"),
+            remote_aws_region: Some("us-east-1"),
         }
     }
 

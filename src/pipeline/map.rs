@@ -61,6 +61,10 @@ pub struct Enrichment<'a> {
     pub remote_aws_service: Option<&'a str>,
     /// How the flow leaves or enters the VPC: nat-gateway, vpc-endpoint, peering, …
     pub path_kind: Option<&'a str>,
+    /// The ENI's Availability Zone name (`us-east-1a`; the line only ever has the AZ id).
+    pub availability_zone: Option<&'a str>,
+    /// ip-ranges.json Region of the remote address (with `remote_aws_service`).
+    pub remote_aws_region: Option<&'a str>,
     /// Fallback for `vpc-id`.
     pub vpc_id: Option<&'a str>,
     /// Fallback for `subnet-id`.
@@ -205,6 +209,8 @@ pub fn export_record<'a>(
         subnet_name: enrich.subnet_name,
         remote_aws_service: enrich.remote_aws_service,
         path_kind: enrich.path_kind,
+        availability_zone: enrich.availability_zone,
+        remote_aws_region: enrich.remote_aws_region,
     })
 }
 
@@ -538,6 +544,8 @@ mod tests {
             subnet_name: Some("private-a"),
             remote_aws_service: Some("S3"),
             path_kind: Some("nat-gateway"),
+            availability_zone: Some("us-east-1a"),
+            remote_aws_region: Some("us-east-1"),
             vpc_id: Some("vpc-from-inventory"),
             subnet_id: Some("subnet-from-inventory"),
             instance_id: Some("i-from-inventory"),
@@ -567,6 +575,10 @@ mod tests {
         assert_eq!(
             (r.remote_aws_service, r.path_kind),
             (Some("S3"), Some("nat-gateway"))
+        );
+        assert_eq!(
+            (r.availability_zone, r.remote_aws_region),
+            (Some("us-east-1a"), Some("us-east-1"))
         );
         // No direction in v2: the ifIndex goes to ingressInterface.
         assert_eq!(r.flow_direction, None);

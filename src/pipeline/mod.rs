@@ -7,6 +7,14 @@
 //! group's formats) and checks `can_accept` before handing a line: a line is either fully
 //! handled or not taken, so backpressure never splits one.
 //!
+//! Enrichment: the pipeline holds the current inventory's [`EnrichTables`] and the AWS address
+//! ranges ([`IpRanges`]), both replaced whole when a refresh completes
+//! ([`Pipeline::install_inventory`], [`Pipeline::install_ip_ranges`]); each record is enriched
+//! by [`enrichment_for`] (hash probes and binary searches, no allocation) on top of what the
+//! input knew. A new inventory also names the VPC domains (observationDomainName `vpc-… Name`)
+//! and gives every VPC its domain; a domain already announced whose name changed is declared
+//! again, so the exporter re-sends its naming options record.
+//!
 //! - `map`: a parsed record → `ExportRecord` (the IPFIX view).
 //! - `domains`: VPC → observation domain id and exporter address, persisted.
 
@@ -21,7 +29,11 @@ use crate::export::{DomainId, DomainInfo, Export, Serial};
 use crate::flowlog::layout::Layout;
 use crate::flowlog::record::parse_line;
 use crate::flowlog::stats::ParseStats;
-use domains::DomainTable;
+use crate::inventory::enrich::{EnrichTables, enrichment_for};
+use crate::inventory::ip_ranges::IpRanges;
+use crate::inventory::model::Inventory;
+use crate::inventory::refresh::{Applied, apply};
+use domains::{Domain, DomainTable};
 use map::{Enrichment, export_record};
 
 /// What became of one line.
@@ -61,6 +73,10 @@ pub struct Pipeline {
     pub stats: ParseStats,
     pub binds: Binds,
     identity: Identity,
+    /// The current inventory's lookups (empty until the first inventory).
+    tables: EnrichTables,
+    /// ip-ranges.json, when configured and read.
+    ranges: Option<IpRanges>,
 }
 
 /// The domains already declared to the export engine, and in `Bind` mode the address each
@@ -89,7 +105,54 @@ impl Pipeline {
             stats: ParseStats::new(),
             binds: Binds::default(),
             identity,
+            tables: EnrichTables::default(),
+            ranges: None,
         }
+    }
+
+    /// A new inventory: its enrichment tables replace the previous ones, every VPC gets its
+    /// observation domain (persisted through `domains`), and domains are named after their
+    /// VPC's Name tag; a renamed domain already announced is declared again (the exporter
+    /// re-sends its naming options record).
+    pub fn install_inventory(&mut self, inv: &Inventory) -> InstallReport {
+        let Applied {
+            tables,
+            renamed,
+            new_domains,
+        } = apply(inv, &mut self.domains);
+        self.tables = tables;
+        let mut reannounced = 0;
+        for id in &renamed {
+            if !self.binds.declared.contains_key(&id.0) {
+                continue; // announced with its new name when its first record comes
+            }
+            let Some(domain) = self.domains.domains().iter().find(|d| d.id == *id) else {
+                continue;
+            };
+            let info = domain_info(domain, self.identity);
+            self.export.set_domain(*id, info);
+            reannounced += 1;
+        }
+        InstallReport {
+            enis: self.tables.len(),
+            renamed: renamed.len(),
+            reannounced,
+            new_domains,
+        }
+    }
+
+    /// A new table of AWS address ranges (remote service and Region, gateway endpoints).
+    pub fn install_ip_ranges(&mut self, ranges: IpRanges) {
+        self.ranges = Some(ranges);
+    }
+
+    /// The enrichment tables in use.
+    pub fn tables(&self) -> &EnrichTables {
+        &self.tables
+    }
+
+    pub fn has_ip_ranges(&self) -> bool {
+        self.ranges.is_some()
     }
 
     /// True when the next line would be taken (the export engine has room and rate tokens).
@@ -126,19 +189,14 @@ impl Pipeline {
             }
         };
         self.stats.count_record(rec);
+        let enrich = enrichment_for(&self.tables, self.ranges.as_ref(), rec, enrich);
         let vpc = rec.vpc_id().or(enrich.vpc_id);
         let domain = self.domains.resolve(vpc);
         let (domain_id, exporter_ip) = (domain.id, domain.exporter_ipv4);
         if self.binds.last_declared != Some(domain_id)
             && !self.binds.declared.contains_key(&domain_id.0)
         {
-            let info = DomainInfo {
-                name: domain.name.clone(),
-                exporter_ipv4: match self.identity {
-                    Identity::Element => exporter_ip,
-                    Identity::Bind => None,
-                },
-            };
+            let info = domain_info(domain, self.identity);
             self.export.set_domain(domain_id, info);
             let bind = match self.identity {
                 Identity::Bind => exporter_ip,
@@ -155,7 +213,7 @@ impl Pipeline {
                 Identity::Element => exporter_ip,
                 Identity::Bind => None,
             },
-            ..*enrich
+            ..enrich
         };
         let mapped = export_record(rec, &enrich);
         let Some(record) = &mapped else {
@@ -181,3 +239,31 @@ impl Pipeline {
         self.binds.new.pop()
     }
 }
+
+/// What [`Pipeline::install_inventory`] did, for the log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InstallReport {
+    /// Network interfaces the new tables know.
+    pub enis: usize,
+    /// Domains whose observationDomainName changed.
+    pub renamed: usize,
+    /// Of those, the ones already announced and declared again.
+    pub reannounced: usize,
+    /// VPCs that got their observation domain now.
+    pub new_domains: usize,
+}
+
+/// What the export engine is told about a domain: its name, and in `Element` mode its
+/// exporter address (IE 130).
+fn domain_info(domain: &Domain, identity: Identity) -> DomainInfo {
+    DomainInfo {
+        name: domain.name.clone(),
+        exporter_ipv4: match identity {
+            Identity::Element => domain.exporter_ipv4,
+            Identity::Bind => None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;

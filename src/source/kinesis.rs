@@ -45,6 +45,12 @@
 //!
 //! Lag: the largest `MillisBehindLatest` over the shards being read.
 //!
+//! Metrics (`[kinesis] metrics_level`): the input feeds a [`KinesisMetrics`] collector —
+//! records, data bytes and `MillisBehindLatest` of each GetRecords answer, call latencies,
+//! iterator expiries, throttles, shards started and ended, checkpoint saves — and sends its
+//! PutMetricData calls (namespace `vpcflow-ipfix/<stream>`) among its own, to the stream's
+//! Region; a minute's data at a time, and what is left at stop.
+//!
 //! - `batch`: one GetRecords batch and handing its events to the pipeline.
 //! - `consumer`: the enhanced fan-out consumer registration.
 //! - `layouts`: the flow-log formats per log group.
@@ -73,9 +79,10 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{Map, Value, json};
 
 use crate::aws::client::{ApiResponse, AwsCallError};
-use crate::config::config::StartPosition;
+use crate::config::config::{MetricsLevel, StartPosition};
 use crate::export::Serial;
 use crate::source::cwl_payload::CwlDecoder;
+use crate::source::kinesis_metrics::{CallKind, KinesisMetrics, namespace_for};
 use crate::source::{Ctx, Input, InputStatus, Outgoing, Tag};
 use batch::Batch;
 use consumer::{ConsumerPhase, ConsumerReg};
@@ -113,6 +120,8 @@ pub struct KinesisSettings {
     pub list_shards_stream_with_next_token: bool,
     /// GetRecords `Limit` (1..=10 000).
     pub records_per_call: u32,
+    /// `[kinesis] metrics_level`: what goes to CloudWatch.
+    pub metrics_level: MetricsLevel,
 }
 
 impl KinesisSettings {
@@ -127,6 +136,7 @@ impl KinesisSettings {
             consumer_name: DEFAULT_CONSUMER_NAME.to_string(),
             list_shards_stream_with_next_token: false,
             records_per_call: DEFAULT_RECORDS_PER_CALL,
+            metrics_level: MetricsLevel::None,
         })
     }
 }
@@ -144,10 +154,11 @@ pub fn stream_name(arn: &str) -> Option<&str> {
 #[derive(Debug)]
 enum Pending {
     Shards,
-    Iterator { shard: String },
-    Records { shard: String },
+    Iterator { shard: String, sent: Instant },
+    Records { shard: String, sent: Instant },
     FlowLogs { group: String },
     Consumer,
+    Metrics,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -203,6 +214,11 @@ pub struct KinesisInput {
     snapshot_seq: Cell<u64>,
     counters: Counters,
     last_error: Option<(Instant, String)>,
+    metrics: KinesisMetrics,
+    /// When the checkpoint document now being saved was asked for (checkpoint latency).
+    checkpoint_asked: Cell<Option<Instant>>,
+    /// At stop the collector's last minute is flushed once.
+    metrics_flushed: bool,
 }
 
 fn epoch_ms(wall: SystemTime) -> i64 {
@@ -269,8 +285,20 @@ impl KinesisInput {
             snapshot_seq: Cell::new(0),
             counters: Counters::default(),
             last_error: None,
+            metrics: KinesisMetrics::new(
+                settings.metrics_level,
+                namespace_for(&settings.stream_name),
+                now,
+            ),
+            checkpoint_asked: Cell::new(None),
+            metrics_flushed: false,
             settings,
         }
+    }
+
+    /// The CloudWatch metrics collector of this input.
+    pub fn metrics(&self) -> &KinesisMetrics {
+        &self.metrics
     }
 
     /// The shards known now.
@@ -418,6 +446,12 @@ impl Input for KinesisInput {
         self.touch(ctx);
         self.recheck_at = None;
         self.pump(ctx);
+        if let Some(request) = self.metrics.poll_request() {
+            let options = crate::aws::client::CallOptions::buffered(
+                crate::aws::api::kinesis::MAX_CONTROL_RESPONSE_BYTES,
+            );
+            return Some(self.out(request, options, Pending::Metrics));
+        }
         if self.stopping {
             return None;
         }
@@ -443,10 +477,25 @@ impl Input for KinesisInput {
         self.touch(ctx);
         match self.pending.remove(&tag) {
             Some(Pending::Shards) => self.on_shards(result),
-            Some(Pending::Iterator { shard }) => self.on_iterator(&shard, tag, result),
-            Some(Pending::Records { shard }) => self.on_records(&shard, tag, result),
+            Some(Pending::Iterator { shard, sent }) => {
+                let latency = self.now.saturating_duration_since(sent);
+                let kind = CallKind::GetShardIterator;
+                self.metrics
+                    .handle_call(&shard, kind, result.is_ok(), latency);
+                self.on_iterator(&shard, tag, result)
+            }
+            Some(Pending::Records { shard, sent }) => {
+                let latency = self.now.saturating_duration_since(sent);
+                let kind = CallKind::GetRecords;
+                self.metrics
+                    .handle_call(&shard, kind, result.is_ok(), latency);
+                self.on_records(&shard, tag, result)
+            }
             Some(Pending::FlowLogs { group }) => self.on_flow_logs(&group, result),
             Some(Pending::Consumer) => self.on_consumer(result),
+            Some(Pending::Metrics) => self
+                .metrics
+                .handle_response(result.map(|_| ()).map_err(|e| e.to_string())),
             None => {}
         }
         self.pump(ctx);
@@ -495,17 +544,24 @@ impl Input for KinesisInput {
         if let Some(at) = self.recheck_at {
             consider(at);
         }
+        if let Some(at) = self.metrics.poll_timeout() {
+            consider(at);
+        }
         next
     }
 
     fn handle_timeout(&mut self, ctx: &mut Ctx<'_>) {
         self.touch(ctx);
         self.recheck_at = None;
+        self.metrics.handle_timeout(ctx.now, ctx.wall);
         self.pump(ctx);
     }
 
     fn checkpoint(&self) -> Value {
         self.snapshot_seq.set(self.change_seq);
+        if self.checkpoint_asked.get().is_none() {
+            self.checkpoint_asked.set(Some(self.now));
+        }
         let mut shards = Map::new();
         let mut finished = Vec::new();
         for (id, seq) in &self.restored.seqs {
@@ -534,6 +590,10 @@ impl Input for KinesisInput {
 
     fn mark_saved(&mut self) {
         self.saved_seq = self.saved_seq.max(self.snapshot_seq.get());
+        if let Some(asked) = self.checkpoint_asked.take() {
+            let latency = self.now.saturating_duration_since(asked);
+            self.metrics.handle_checkpoint(true, latency);
+        }
     }
 
     fn status(&self) -> InputStatus {
@@ -550,6 +610,12 @@ impl Input for KinesisInput {
     fn handle_stop(&mut self, ctx: &mut Ctx<'_>) -> bool {
         self.touch(ctx);
         self.stopping = true;
+        if !self.metrics_flushed {
+            // The last partial minute; sent by the next poll_request (best effort: the stop
+            // does not wait for it beyond the agent's linger).
+            self.metrics_flushed = true;
+            self.metrics.flush(ctx.wall);
+        }
         self.pump(ctx);
         self.shards
             .values()

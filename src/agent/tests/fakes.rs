@@ -271,6 +271,7 @@ pub struct Submitted {
     pub account: CacheId,
     pub region: String,
     pub streamed: bool,
+    pub request: ApiRequest,
 }
 
 pub struct FakePort {
@@ -306,12 +307,15 @@ impl AwsPort for FakePort {
         request: ApiRequest,
         options: CallOptions,
     ) -> CallId {
-        let call = self.ids.submit(account, region, request, options, self.now);
+        let call = self
+            .ids
+            .submit(account, region, request.clone(), options, self.now);
         self.submitted.push(Submitted {
             call,
             account,
             region: region.to_string(),
             streamed: options.body_mode == BodyMode::Streamed,
+            request,
         });
         call
     }

@@ -77,6 +77,38 @@ impl FakeAws {
         region: &str,
         req: &ApiRequest,
     ) -> Result<Reply<'_>, CallFailure> {
+        let i = self.find(account, region, req);
+        let r = &self.responses[i];
+        if r.is_success() {
+            return Ok(Reply::from_response(r));
+        }
+        Err(CallFailure::from_client(&rejected(req, r)))
+    }
+
+    /// The same answer as the AWS client's event for `call` (the agent's view).
+    pub(crate) fn event(
+        &mut self,
+        account: &str,
+        region: &str,
+        req: &ApiRequest,
+        call: crate::aws::client::CallId,
+    ) -> crate::aws::client::AwsEvent {
+        let i = self.find(account, region, req);
+        let r = &self.responses[i];
+        if r.is_success() {
+            return crate::aws::client::AwsEvent::Done {
+                call,
+                response: r.clone(),
+            };
+        }
+        crate::aws::client::AwsEvent::Failed {
+            call,
+            error: rejected(req, r),
+        }
+    }
+
+    /// The unused capture of the same account, Region, operation, key and token; marked used.
+    fn find(&mut self, account: &str, region: &str, req: &ApiRequest) -> usize {
         let (key, token) = key_and_token(req);
         let i = (0..self.calls.len())
             .find(|&i| {
@@ -95,21 +127,7 @@ impl FakeAws {
                 )
             });
         self.used[i] = true;
-        let r = &self.responses[i];
-        if r.is_success() {
-            return Ok(Reply::from_response(r));
-        }
-        let error = AwsError::from_parts(
-            req.service.protocol(),
-            req.method,
-            r.status,
-            &r.headers,
-            &r.body,
-        );
-        Err(CallFailure::from_client(&AwsCallError::Rejected {
-            action: IamAction::for_request(req),
-            error: Box::new(error),
-        }))
+        i
     }
 
     pub(crate) fn unused(&self) -> Vec<String> {
@@ -122,6 +140,21 @@ impl FakeAws {
                 )
             })
             .collect()
+    }
+}
+
+/// A captured error answer as the AWS client reports it.
+fn rejected(req: &ApiRequest, r: &ApiResponse) -> AwsCallError {
+    let error = AwsError::from_parts(
+        req.service.protocol(),
+        req.method,
+        r.status,
+        &r.headers,
+        &r.body,
+    );
+    AwsCallError::Rejected {
+        action: IamAction::for_request(req),
+        error: Box::new(error),
     }
 }
 

@@ -27,6 +27,8 @@ pub fn enrichment_for<'a>(
         subnet_name: found.subnet_name.or(given.subnet_name),
         remote_aws_service: found.remote_aws_service.or(given.remote_aws_service),
         path_kind: found.path_kind.or(given.path_kind),
+        availability_zone: found.availability_zone.or(given.availability_zone),
+        remote_aws_region: found.remote_aws_region.or(given.remote_aws_region),
         vpc_id: found.vpc_id.or(given.vpc_id),
         subnet_id: found.subnet_id.or(given.subnet_id),
         instance_id: found.instance_id.or(given.instance_id),

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::time::SystemTime;
 
+use crate::aws::api::base64;
 use crate::aws::api::ec2::{self, DescribeInput, Filter};
 use crate::aws::api::kinesis::{
     self, ConsumerRef, GetRecordsInput, GetShardIteratorInput, ListShardsInput, StreamRef,
@@ -13,6 +14,7 @@ use crate::aws::client::{ApiResponse, AwsCallError, CallOptions};
 use crate::aws::error::AwsError;
 use crate::aws::retry::{self, Failure, Verdict};
 use crate::config::config::StartPosition;
+use crate::source::kinesis_metrics::ShardEvent;
 use crate::source::{Ctx, Outgoing, Tag};
 
 use super::batch::{Batch, Fed, Feeder, Then, feed};
@@ -149,7 +151,11 @@ impl KinesisInput {
             position,
         });
         let options = CallOptions::buffered(kinesis::MAX_CONTROL_RESPONSE_BYTES);
-        let out = self.out(request, options, Pending::Iterator { shard: id.clone() });
+        let pending = Pending::Iterator {
+            shard: id.clone(),
+            sent: self.now,
+        };
+        let out = self.out(request, options, pending);
         if let Some(s) = self.shards.get_mut(&id) {
             s.phase = Phase::IteratorInFlight { tag: out.tag };
         }
@@ -164,7 +170,11 @@ impl KinesisInput {
             stream_arn: None,
         });
         let options = CallOptions::buffered(kinesis::GET_RECORDS_MAX_RESPONSE_BYTES);
-        let out = self.out(request, options, Pending::Records { shard: id.clone() });
+        let pending = Pending::Records {
+            shard: id.clone(),
+            sent: self.now,
+        };
+        let out = self.out(request, options, pending);
         if let Some(s) = self.shards.get_mut(&id) {
             s.phase = Phase::RecordsInFlight { tag: out.tag };
         }
@@ -256,6 +266,9 @@ impl KinesisInput {
             Ok(r) => match kinesis::parse_get_shard_iterator(&r.body) {
                 Ok(out) => match out.shard_iterator {
                     Some(it) if !it.is_empty() => {
+                        if s.iterator_at.is_none() {
+                            self.metrics.handle_event(id, ShardEvent::Started);
+                        }
                         s.iterator = Some(it.into_owned());
                         s.iterator_at = Some(now);
                         s.failures = 0;
@@ -339,6 +352,17 @@ impl KinesisInput {
         s.failures = 0;
         s.throttles = 0;
         s.millis_behind = out.millis_behind_latest;
+        let data_bytes: usize = out
+            .records
+            .iter()
+            .map(|r| base64::decoded_len(r.data.as_bytes()))
+            .sum();
+        self.metrics.handle_batch(
+            id,
+            out.records.len() as u64,
+            data_bytes as u64,
+            out.millis_behind_latest,
+        );
         let caught_up = out.records.is_empty() && out.millis_behind_latest == Some(0);
         // A closed shard read up to the tip has nothing more, even where the service (moto)
         // never answers with a null NextShardIterator.
@@ -400,6 +424,7 @@ impl KinesisInput {
         };
         if aws.is_some_and(|a| a.is_code("ExpiredIteratorException")) {
             self.counters.expired_iterators += 1;
+            self.metrics.handle_event(id, ShardEvent::IteratorExpired);
             log::info!(
                 "kinesis iterator expired, a new one after the last handed record; input={} shard={id} after={}",
                 self.name,
@@ -412,6 +437,7 @@ impl KinesisInput {
         if aws.is_some_and(|a| is_throttle(a, wall)) {
             s.throttles = s.throttles.saturating_add(1);
             self.counters.throttles += 1;
+            self.metrics.handle_event(id, ShardEvent::Throttled);
             let at = now + backoff(s.throttles, THROTTLE_BACKOFF_MIN, THROTTLE_BACKOFF_MAX);
             log::debug!(
                 "kinesis shard throttled, backing off; input={} shard={id} throttles={} until_ms={}",
@@ -569,6 +595,7 @@ impl KinesisInput {
         for s in self.shards.values_mut() {
             if s.check_finished() {
                 finished = true;
+                self.metrics.handle_event(&s.id, ShardEvent::Ended);
                 log::info!("kinesis shard finished; input={} shard={}", self.name, s.id);
             }
         }

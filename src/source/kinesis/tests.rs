@@ -213,7 +213,7 @@ impl Sim {
     /// The shard or log group a call is for.
     fn key(&self, tag: Tag) -> &str {
         match self.input.pending.get(&tag) {
-            Some(Pending::Iterator { shard } | Pending::Records { shard }) => shard,
+            Some(Pending::Iterator { shard, .. } | Pending::Records { shard, .. }) => shard,
             Some(Pending::FlowLogs { group }) => group,
             _ => "",
         }

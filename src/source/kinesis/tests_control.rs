@@ -124,3 +124,81 @@ fn moto_paging_sends_the_stream_name_with_the_token_aws_does_not() {
         assert!(sim.calls().contains(&"ListShards".to_string()));
     }
 }
+
+/// The two-shard moto stream read once: shard 0 one record, shard 1 two; 5 s behind on shard 1.
+fn read_one_round(sim: &mut Sim) -> (usize, usize) {
+    sim.list(&moto("ListShards"));
+    for (shard, n) in [(S0, 0), (S1, 1)] {
+        let o = sim.take("GetShardIterator", Some(shard));
+        sim.respond(&o, &moto(&format!("GetShardIterator_{n}_trim")));
+    }
+    let (d0, d1, d2) = (
+        data("data-message"),
+        data("control-message"),
+        data("account-level-policy-data-message"),
+    );
+    sim.read(S0, &records(&[(&seq(1), &d0)], Some(&iterator(10)), 0));
+    sim.read(
+        S1,
+        &records(&[(&seq(2), &d1), (&seq(3), &d2)], Some(&iterator(11)), 5000),
+    );
+    sim.deliver();
+    let decoded = |d: &str| {
+        let mut out = Vec::new();
+        crate::aws::api::base64::decode_into(d.as_bytes(), &mut out).expect("base64");
+        out.len()
+    };
+    (decoded(&d0), decoded(&d1) + decoded(&d2))
+}
+
+/// PutMetricData bodies among the outstanding calls.
+fn metric_calls(sim: &mut Sim) -> Vec<Value> {
+    sim.poll();
+    let (metrics, rest): (Vec<Outgoing>, Vec<Outgoing>) = std::mem::take(&mut sim.out)
+        .into_iter()
+        .partition(|o| o.request.operation == "PutMetricData");
+    sim.out = rest;
+    metrics.iter().map(json_of).collect()
+}
+
+#[test]
+fn summary_metrics_go_out_as_put_metric_data_after_a_minute() {
+    let mut s = settings(StartPosition::TrimHorizon);
+    s.metrics_level = MetricsLevel::Summary;
+    let mut sim = Sim::with(s);
+    let (bytes0, bytes1) = read_one_round(&mut sim);
+    assert!(
+        metric_calls(&mut sim).is_empty(),
+        "nothing before the minute"
+    );
+    sim.advance(Duration::from_secs(60));
+    let calls = metric_calls(&mut sim);
+    assert_eq!(calls.len(), 1, "one call carries the minute");
+    let call = &calls[0];
+    assert_eq!(call["Namespace"], "vpcflow-ipfix/vpc-flow");
+    let value = |metric: &str, shard: &str| -> Option<f64> {
+        call["MetricData"].as_array()?.iter().find_map(|d| {
+            let dims = d["Dimensions"].as_array()?;
+            let of_shard = dims
+                .iter()
+                .any(|x| x["Name"] == "ShardId" && x["Value"] == shard);
+            (d["MetricName"] == metric && of_shard).then(|| d["Value"].as_f64())?
+        })
+    };
+    assert_eq!(value("RecordsProcessed", S0), Some(1.0));
+    assert_eq!(value("RecordsProcessed", S1), Some(2.0));
+    assert_eq!(value("DataBytesProcessed", S0), Some(bytes0 as f64));
+    assert_eq!(value("DataBytesProcessed", S1), Some(bytes1 as f64));
+    assert_eq!(value("MillisBehindLatest", S1), Some(5000.0));
+    assert_eq!(value("KinesisDataFetcher.getRecords.Success", S0), None);
+    let stats = sim.input.metrics().stats();
+    assert_eq!((stats.calls_sent, stats.data_sent), (1, 6));
+}
+
+#[test]
+fn metrics_none_sends_nothing() {
+    let mut sim = Sim::with(settings(StartPosition::TrimHorizon));
+    read_one_round(&mut sim);
+    sim.advance(Duration::from_secs(120));
+    assert!(metric_calls(&mut sim).is_empty());
+}

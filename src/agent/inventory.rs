@@ -1,0 +1,164 @@
+//! The scheduled inventory refresh as the agent runs it: the [`Refresher`]'s calls go out
+//! through the same [`AwsPort`] as the inputs' (so through the same AWS client, credentials and
+//! request budgets), its answers come back by call id, and a completed inventory is installed
+//! into the pipeline (new enrichment tables, a domain for every VPC, VPC names on the domains)
+//! and saved as `state_dir/inventory.json`.
+//!
+//! ```text
+//!  handle_timeout (cron due) ─► Refresher runs a Discovery
+//!  poll_requests ─► Refresher::poll_request ─► AwsPort::submit   (≤ its max_in_flight out)
+//!  handle_result(call) ─► Reply / CallFailure ─► Refresher::handle_response
+//!  take_ready ─► Pipeline::install_inventory ─► inventory.json bytes for the driver to write
+//!  poll_file_read / handle_file ─► ip_ranges_file read by the driver ─► Pipeline::install_ip_ranges
+//! ```
+//! Ingestion never waits for any of this: each call is one more event of the loop, and records
+//! are enriched with the previous tables until the new ones are complete.
+
+use std::collections::HashMap;
+use std::time::{Instant, SystemTime};
+
+use super::{Agent, AwsPort};
+use crate::aws::client::{ApiResponse, AwsCallError, CallId};
+use crate::aws::credentials::CacheId;
+use crate::inventory::discover::{CallFailure, Reply};
+use crate::inventory::refresh::{RefreshCall, Refresher, call_options};
+use crate::pipeline::Pipeline;
+
+/// See the module doc.
+pub struct InventoryRefresh {
+    refresher: Refresher<CacheId>,
+    calls: HashMap<CallId, RefreshCall>,
+    /// `inventory.json` of the last completed refresh, not written yet.
+    unsaved: Option<Vec<u8>>,
+}
+
+impl InventoryRefresh {
+    pub fn new(refresher: Refresher<CacheId>) -> InventoryRefresh {
+        InventoryRefresh {
+            refresher,
+            calls: HashMap::new(),
+            unsaved: None,
+        }
+    }
+
+    /// Submits the refresh's next calls.
+    pub fn poll_requests(&mut self, port: &mut dyn AwsPort) {
+        while let Some((id, account, region, request)) = self.refresher.poll_request() {
+            let call = port.submit(account, &region, request, call_options());
+            self.calls.insert(call, id);
+        }
+    }
+
+    /// The outcome of `call` if it is one of the refresh's (then `true`): handed to the
+    /// refresher; a completed inventory is installed into `pipeline`.
+    pub fn handle_result(
+        &mut self,
+        call: CallId,
+        result: &Result<ApiResponse, AwsCallError>,
+        pipeline: &mut Pipeline,
+        now: Instant,
+    ) -> bool {
+        let Some(id) = self.calls.remove(&call) else {
+            return false;
+        };
+        let reply = match result {
+            Ok(r) => Ok(Reply::from_response(r)),
+            Err(e) => Err(CallFailure::from_client(e)),
+        };
+        self.refresher.handle_response(id, reply, now);
+        if let Some(inv) = self.refresher.take_inventory() {
+            let report = pipeline.install_inventory(&inv);
+            log::info!(
+                "inventory installed vpcs={} enis={} new_domains={} renamed_domains={} reannounced={}",
+                inv.vpcs().count(),
+                report.enis,
+                report.new_domains,
+                report.renamed,
+                report.reannounced
+            );
+            self.unsaved = Some(inv.to_json());
+        }
+        true
+    }
+
+    /// The credentials of `account` act in `account_id`.
+    pub fn handle_account_known(&mut self, account: CacheId, account_id: &str) {
+        self.refresher.handle_account_known(&account, account_id);
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.refresher.poll_timeout()
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant, wall: SystemTime) {
+        if self.refresher.poll_timeout().is_some_and(|t| t <= now) {
+            self.refresher.handle_timeout(now, wall);
+        }
+    }
+
+    /// `[aws] ip_ranges_file`, when a refresh wants it read now.
+    pub fn poll_file_read(&mut self) -> Option<String> {
+        self.refresher.poll_file_read().map(str::to_string)
+    }
+
+    /// The file's bytes (or why it could not be read); a table that parses replaces the
+    /// pipeline's.
+    pub fn handle_file(&mut self, content: Result<&[u8], String>, pipeline: &mut Pipeline) {
+        self.refresher.handle_file(content);
+        if let Some(ranges) = self.refresher.take_ip_ranges() {
+            pipeline.install_ip_ranges(ranges);
+        }
+    }
+
+    /// `inventory.json` to write, once per completed refresh.
+    pub fn take_unsaved(&mut self) -> Option<Vec<u8>> {
+        self.unsaved.take()
+    }
+
+    pub fn has_unsaved(&self) -> bool {
+        self.unsaved.is_some()
+    }
+
+    /// The agent stops: the running refresh is abandoned and its calls canceled.
+    pub fn handle_stop(&mut self, port: &mut dyn AwsPort) {
+        self.refresher.handle_stop();
+        for (&call, _) in self.calls.iter() {
+            port.cancel(call);
+        }
+        self.calls.clear();
+    }
+
+    /// Refresh runs started and skipped (the previous one was still going).
+    pub fn counts(&self) -> (u64, u64) {
+        self.refresher.counts()
+    }
+}
+
+/// The agent's side of the refresh (in this file so `agent.rs` stays about its inputs).
+impl Agent {
+    /// Runs the scheduled inventory refresh (`[agent] inventory_refresh`) inside the agent.
+    pub fn with_refresh(mut self, refresh: InventoryRefresh) -> Agent {
+        self.refresh = Some(refresh);
+        self
+    }
+
+    /// A credential cache acts in `account_id` (every cache, account or not: the refresh
+    /// walks each configured account).
+    pub fn handle_account_id(&mut self, account: CacheId, account_id: &str) {
+        if let Some(r) = &mut self.refresh {
+            r.handle_account_known(account, account_id);
+        }
+    }
+
+    /// A file the driver should read now for the refresh (`[aws] ip_ranges_file`).
+    pub fn poll_file_read(&mut self) -> Option<String> {
+        self.refresh.as_mut()?.poll_file_read()
+    }
+
+    /// The content of the file [`Agent::poll_file_read`] named, or why it could not be read.
+    pub fn handle_file(&mut self, content: Result<&[u8], String>) {
+        if let Some(r) = &mut self.refresh {
+            r.handle_file(content, &mut self.pipeline);
+        }
+    }
+}
