@@ -77,6 +77,11 @@ pub struct Pipeline {
     tables: EnrichTables,
     /// ip-ranges.json, when configured and read.
     ranges: Option<IpRanges>,
+    /// An inventory was installed: records are looked up (a path the tables cannot tell is
+    /// then sent as `unknown`). Without one and without ip-ranges (replay, or `run` before
+    /// its first refresh) a record carries only what its line and its source say — the
+    /// inventory elements would all be absent or `unknown` — at no cost per record.
+    has_inventory: bool,
 }
 
 /// The domains already declared to the export engine, and in `Bind` mode the address each
@@ -107,6 +112,7 @@ impl Pipeline {
             identity,
             tables: EnrichTables::default(),
             ranges: None,
+            has_inventory: false,
         }
     }
 
@@ -121,6 +127,7 @@ impl Pipeline {
             new_domains,
         } = apply(inv, &mut self.domains);
         self.tables = tables;
+        self.has_inventory = true;
         let mut reannounced = 0;
         for id in &renamed {
             if !self.binds.declared.contains_key(&id.0) {
@@ -189,7 +196,11 @@ impl Pipeline {
             }
         };
         self.stats.count_record(rec);
-        let enrich = enrichment_for(&self.tables, self.ranges.as_ref(), rec, enrich);
+        let enrich = if self.has_inventory || self.ranges.is_some() {
+            enrichment_for(&self.tables, self.ranges.as_ref(), rec, enrich)
+        } else {
+            *enrich
+        };
         let vpc = rec.vpc_id().or(enrich.vpc_id);
         let domain = self.domains.resolve(vpc);
         let (domain_id, exporter_ip) = (domain.id, domain.exporter_ipv4);
