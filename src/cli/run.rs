@@ -61,7 +61,8 @@ State, in [agent] state_dir (written atomically):
   exporters.json     the observation domain id and exporter IP given to each VPC
   inventory.json     the last completed inventory (as `discover` writes it)
   status.json        per input lines in, records out, units acknowledged, errors and lag; per
-                     collector messages, records and bytes; refreshed every 5 s
+                     collector messages, records and bytes; inventory refreshes (runs,
+                     last completion, VPCs, ENIs); refreshed every 5 s
 A one-line summary is logged every [agent] status_interval.
 
 Signals:
