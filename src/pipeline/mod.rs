@@ -77,6 +77,9 @@ pub struct Pipeline {
     tables: EnrichTables,
     /// ip-ranges.json, when configured and read.
     ranges: Option<IpRanges>,
+    /// There is something to enrich with (an inventory or address ranges); until then lines
+    /// skip the lookups (`replay` never has either).
+    enriching: bool,
 }
 
 /// The domains already declared to the export engine, and in `Bind` mode the address each
@@ -107,6 +110,7 @@ impl Pipeline {
             identity,
             tables: EnrichTables::default(),
             ranges: None,
+            enriching: false,
         }
     }
 
@@ -121,6 +125,7 @@ impl Pipeline {
             new_domains,
         } = apply(inv, &mut self.domains);
         self.tables = tables;
+        self.enriching = true;
         let mut reannounced = 0;
         for id in &renamed {
             if !self.binds.declared.contains_key(&id.0) {
@@ -144,6 +149,7 @@ impl Pipeline {
     /// A new table of AWS address ranges (remote service and Region, gateway endpoints).
     pub fn install_ip_ranges(&mut self, ranges: IpRanges) {
         self.ranges = Some(ranges);
+        self.enriching = true;
     }
 
     /// The enrichment tables in use.
@@ -189,7 +195,11 @@ impl Pipeline {
             }
         };
         self.stats.count_record(rec);
-        let enrich = enrichment_for(&self.tables, self.ranges.as_ref(), rec, enrich);
+        let enrich = if self.enriching {
+            enrichment_for(&self.tables, self.ranges.as_ref(), rec, enrich)
+        } else {
+            *enrich
+        };
         let vpc = rec.vpc_id().or(enrich.vpc_id);
         let domain = self.domains.resolve(vpc);
         let (domain_id, exporter_ip) = (domain.id, domain.exporter_ipv4);
