@@ -23,7 +23,6 @@ use crate::config::config::Config;
 use crate::driver::agent_loop::{AgentLoop, Session, SessionEnd};
 use crate::driver::signals::Signals;
 use crate::driver::tls;
-use crate::inventory::cron::Cron;
 
 /// Where `run` looks for its configuration when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "/etc/vpcflow-ipfix.conf";
@@ -120,8 +119,6 @@ fn prepare(path: &str, env: &AwsEnv, seeds: &RandomState) -> Result<Session, Cli
     })?;
     // Input errors before touching credentials: they are the config's.
     plan::plan(&cfg).map_err(|e| CliError::Usage(format!("{path}: {e}")))?;
-    Cron::parse(&cfg.inventory_refresh)
-        .map_err(|e| CliError::Usage(format!("{path}: [agent] inventory_refresh: {e}")))?;
     let accounts = accounts::load(&cfg, env, seeds.hash_one(1u8))
         .map_err(|e| CliError::Runtime(e.to_string()))?;
     let tls = tls::client_config(Path::new(&cfg.ca_bundle))
