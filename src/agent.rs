@@ -780,7 +780,8 @@ impl Agent {
 
     /// The last writes before the process exits (also after a forced stop): checkpoints (they
     /// only ever hold acknowledged positions, so they are always safe to write), the domain
-    /// table if it changed, and the status file. Logs the closing status line.
+    /// table if it changed, an unsaved inventory, and the status file. Logs the closing status
+    /// line.
     pub fn final_writes(&mut self, now: Instant, wall: SystemTime) -> Vec<StateWrite> {
         self.touch(now, wall);
         let view = self.status_view();
@@ -794,6 +795,13 @@ impl Agent {
             out.push(StateWrite {
                 file: StateFile::Exporters,
                 bytes: self.pipeline.domains.to_json(),
+            });
+        }
+        // A refresh that completed just before the stop.
+        if let Some(bytes) = self.refresh.as_ref().and_then(|r| r.unsaved()) {
+            out.push(StateWrite {
+                file: StateFile::Inventory,
+                bytes,
             });
         }
         out.push(StateWrite {

@@ -130,6 +130,11 @@ impl InventoryRefresh {
         self.unsaved.clone()
     }
 
+    /// `inventory.json` not written yet, whatever the retry pacing (the last writes at exit).
+    pub fn unsaved(&self) -> Option<Vec<u8>> {
+        self.unsaved.clone()
+    }
+
     /// When [`InventoryRefresh::poll_unsaved`] has something.
     pub fn unsaved_at(&self, now: Instant) -> Option<Instant> {
         self.unsaved.as_ref()?;

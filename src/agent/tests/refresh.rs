@@ -209,3 +209,17 @@ fn inputs_keep_calling_while_a_refresh_runs_and_a_stop_cancels_only_the_refresh(
     bench.work();
     assert!(bench.port.take().is_empty(), "no refresh after a stop");
 }
+
+#[test]
+fn an_inventory_not_written_yet_is_among_the_last_writes() {
+    let mut bench = bench_with_refresh("0 */4 * * *", Vec::new());
+    bench.agent.handle_timeout(bench.now, bench.wall);
+    answer_all(&mut bench, &mut FakeAws::from_capture(BEFORE));
+    let last = bench.agent.final_writes(bench.now, bench.wall);
+    let w = last
+        .iter()
+        .find(|w| w.file == StateFile::Inventory)
+        .expect("inventory.json at exit");
+    let inv = Inventory::from_json(&w.bytes).unwrap();
+    assert!(!vpc_named(&inv, "prod").is_empty());
+}
