@@ -360,7 +360,7 @@ impl Agent {
         wall: SystemTime,
     ) {
         if let Some(refresh) = &mut self.refresh
-            && refresh.handle_result(call, &result, &mut self.pipeline, now)
+            && refresh.handle_result(call, &result, &mut self.pipeline, now, wall)
         {
             return;
         }
@@ -627,8 +627,10 @@ impl Agent {
         if let Some(at) = self.refresh.as_ref().and_then(|r| r.poll_timeout()) {
             consider(at);
         }
-        if self.writing.is_none() && self.refresh.as_ref().is_some_and(|r| r.has_unsaved()) {
-            consider(self.now);
+        if self.writing.is_none()
+            && let Some(at) = self.refresh.as_ref().and_then(|r| r.unsaved_at(self.now))
+        {
+            consider(at);
         }
         consider(self.status_file_at);
         consider(self.status_log_at);
@@ -676,7 +678,7 @@ impl Agent {
             self.exporters_due = now + SAVE_INTERVAL;
             return Some(self.begin_write(StateFile::Exporters, self.pipeline.domains.to_json()));
         }
-        if let Some(bytes) = self.refresh.as_mut().and_then(|r| r.take_unsaved()) {
+        if let Some(bytes) = self.refresh.as_ref().and_then(|r| r.poll_unsaved(now)) {
             return Some(self.begin_write(StateFile::Inventory, bytes));
         }
         let immediate = self.stop.is_some() && !self.last_write_failed;
@@ -711,6 +713,11 @@ impl Agent {
     pub fn handle_written(&mut self, file: StateFile, result: Result<(), String>) {
         if self.writing == Some(file) {
             self.writing = None;
+        }
+        if file == StateFile::Inventory
+            && let Some(r) = &mut self.refresh
+        {
+            r.handle_written(result.is_ok(), self.now);
         }
         match result {
             Ok(()) => {
@@ -773,7 +780,8 @@ impl Agent {
 
     /// The last writes before the process exits (also after a forced stop): checkpoints (they
     /// only ever hold acknowledged positions, so they are always safe to write), the domain
-    /// table if it changed, and the status file. Logs the closing status line.
+    /// table if it changed, an unsaved inventory, and the status file. Logs the closing status
+    /// line.
     pub fn final_writes(&mut self, now: Instant, wall: SystemTime) -> Vec<StateWrite> {
         self.touch(now, wall);
         let view = self.status_view();
@@ -787,6 +795,13 @@ impl Agent {
             out.push(StateWrite {
                 file: StateFile::Exporters,
                 bytes: self.pipeline.domains.to_json(),
+            });
+        }
+        // A refresh that completed just before the stop.
+        if let Some(bytes) = self.refresh.as_ref().and_then(|r| r.unsaved()) {
+            out.push(StateWrite {
+                file: StateFile::Inventory,
+                bytes,
             });
         }
         out.push(StateWrite {
@@ -817,6 +832,7 @@ impl Agent {
             acked_through: self.acked.0,
             parse: &self.pipeline.stats,
             transport: self.transport,
+            inventory: self.refresh.as_ref().map(|r| r.status(&self.pipeline)),
         }
     }
 

@@ -17,7 +17,8 @@
 use std::collections::HashMap;
 use std::time::{Instant, SystemTime};
 
-use super::{Agent, AwsPort};
+use super::state::InventoryStatus;
+use super::{Agent, AwsPort, SAVE_INTERVAL};
 use crate::aws::client::{ApiResponse, AwsCallError, CallId};
 use crate::aws::credentials::CacheId;
 use crate::inventory::discover::{CallFailure, Reply};
@@ -28,8 +29,12 @@ use crate::pipeline::Pipeline;
 pub struct InventoryRefresh {
     refresher: Refresher<CacheId>,
     calls: HashMap<CallId, RefreshCall>,
-    /// `inventory.json` of the last completed refresh, not written yet.
+    /// `inventory.json` of the last completed refresh, until it is written.
     unsaved: Option<Vec<u8>>,
+    /// A write of it failed: the next try is not before this.
+    retry_at: Option<Instant>,
+    completed_at: Option<SystemTime>,
+    vpcs: usize,
 }
 
 impl InventoryRefresh {
@@ -38,6 +43,9 @@ impl InventoryRefresh {
             refresher,
             calls: HashMap::new(),
             unsaved: None,
+            retry_at: None,
+            completed_at: None,
+            vpcs: 0,
         }
     }
 
@@ -57,6 +65,7 @@ impl InventoryRefresh {
         result: &Result<ApiResponse, AwsCallError>,
         pipeline: &mut Pipeline,
         now: Instant,
+        wall: SystemTime,
     ) -> bool {
         let Some(id) = self.calls.remove(&call) else {
             return false;
@@ -77,6 +86,9 @@ impl InventoryRefresh {
                 report.reannounced
             );
             self.unsaved = Some(inv.to_json());
+            self.retry_at = None;
+            self.completed_at = Some(wall);
+            self.vpcs = inv.vpcs().count();
         }
         true
     }
@@ -110,13 +122,47 @@ impl InventoryRefresh {
         }
     }
 
-    /// `inventory.json` to write, once per completed refresh.
-    pub fn take_unsaved(&mut self) -> Option<Vec<u8>> {
-        self.unsaved.take()
+    /// `inventory.json` to write now (after a failed write, again [`SAVE_INTERVAL`] later).
+    pub fn poll_unsaved(&self, now: Instant) -> Option<Vec<u8>> {
+        if self.retry_at.is_some_and(|t| now < t) {
+            return None;
+        }
+        self.unsaved.clone()
     }
 
-    pub fn has_unsaved(&self) -> bool {
-        self.unsaved.is_some()
+    /// `inventory.json` not written yet, whatever the retry pacing (the last writes at exit).
+    pub fn unsaved(&self) -> Option<Vec<u8>> {
+        self.unsaved.clone()
+    }
+
+    /// When [`InventoryRefresh::poll_unsaved`] has something.
+    pub fn unsaved_at(&self, now: Instant) -> Option<Instant> {
+        self.unsaved.as_ref()?;
+        Some(self.retry_at.unwrap_or(now).max(now))
+    }
+
+    /// The driver wrote (or failed to write) what `poll_unsaved` gave.
+    pub fn handle_written(&mut self, ok: bool, now: Instant) {
+        if ok {
+            self.unsaved = None;
+            self.retry_at = None;
+        } else {
+            self.retry_at = Some(now + SAVE_INTERVAL);
+        }
+    }
+
+    /// For the status file.
+    pub fn status(&self, pipeline: &Pipeline) -> InventoryStatus {
+        let (runs, skipped) = self.refresher.counts();
+        InventoryStatus {
+            runs,
+            skipped,
+            running: self.refresher.is_running(),
+            completed_at: self.completed_at,
+            vpcs: self.vpcs,
+            enis: pipeline.tables().len(),
+            ip_ranges: pipeline.has_ip_ranges(),
+        }
     }
 
     /// The agent stops: the running refresh is abandoned and its calls canceled.

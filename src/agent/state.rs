@@ -144,6 +144,23 @@ pub struct StatusView<'a> {
     pub acked_through: u64,
     pub parse: &'a ParseStats,
     pub transport: TransportStats,
+    /// The scheduled inventory refresh, when the agent runs one.
+    pub inventory: Option<InventoryStatus>,
+}
+
+/// The inventory refresh in the status file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InventoryStatus {
+    /// Refresh runs started, and skipped because the previous one was still going.
+    pub runs: u64,
+    pub skipped: u64,
+    pub running: bool,
+    /// When the last refresh completed (wall clock), and what it found.
+    pub completed_at: Option<SystemTime>,
+    pub vpcs: usize,
+    pub enis: usize,
+    /// An ip-ranges table is in use.
+    pub ip_ranges: bool,
 }
 
 fn unix_ms(wall: SystemTime) -> u64 {
@@ -204,6 +221,15 @@ pub fn status_doc(v: &StatusView<'_>) -> Vec<u8> {
             "dropped_empty": e.dropped_empty,
             "dropped_no_template": e.dropped_no_template,
         },
+        "inventory": v.inventory.map(|i| json!({
+            "refreshes": i.runs,
+            "skipped": i.skipped,
+            "running": i.running,
+            "completed_unix_ms": i.completed_at.map(unix_ms),
+            "vpcs": i.vpcs,
+            "enis": i.enis,
+            "ip_ranges": i.ip_ranges,
+        })),
         "lines": {
             "total": p.lines,
             "flows": p.flows(),

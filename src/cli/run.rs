@@ -23,7 +23,6 @@ use crate::config::config::Config;
 use crate::driver::agent_loop::{AgentLoop, Session, SessionEnd};
 use crate::driver::signals::Signals;
 use crate::driver::tls;
-use crate::inventory::cron::Cron;
 
 /// Where `run` looks for its configuration when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "/etc/vpcflow-ipfix.conf";
@@ -61,7 +60,8 @@ State, in [agent] state_dir (written atomically):
   exporters.json     the observation domain id and exporter IP given to each VPC
   inventory.json     the last completed inventory (as `discover` writes it)
   status.json        per input lines in, records out, units acknowledged, errors and lag; per
-                     collector messages, records and bytes; refreshed every 5 s
+                     collector messages, records and bytes; inventory refreshes (runs,
+                     last completion, VPCs, ENIs); refreshed every 5 s
 A one-line summary is logged every [agent] status_interval.
 
 Signals:
@@ -119,8 +119,6 @@ fn prepare(path: &str, env: &AwsEnv, seeds: &RandomState) -> Result<Session, Cli
     })?;
     // Input errors before touching credentials: they are the config's.
     plan::plan(&cfg).map_err(|e| CliError::Usage(format!("{path}: {e}")))?;
-    Cron::parse(&cfg.inventory_refresh)
-        .map_err(|e| CliError::Usage(format!("{path}: [agent] inventory_refresh: {e}")))?;
     let accounts = accounts::load(&cfg, env, seeds.hash_one(1u8))
         .map_err(|e| CliError::Runtime(e.to_string()))?;
     let tls = tls::client_config(Path::new(&cfg.ca_bundle))

@@ -245,7 +245,13 @@ impl Config {
         for e in &s.entries {
             let r = match e.key {
                 "state_dir" => nonempty(e).map(|v| self.state_dir = v.into()),
-                "inventory_refresh" => nonempty(e).map(|v| self.inventory_refresh = v.into()),
+                "inventory_refresh" => nonempty(e)
+                    .and_then(|v| {
+                        crate::inventory::cron::Cron::parse(v)
+                            .map_err(|c| err(e.line, format!("inventory_refresh: {c}")))?;
+                        Ok(v)
+                    })
+                    .map(|v| self.inventory_refresh = v.into()),
                 "status_interval" => {
                     parse_duration_in(e, Duration::from_secs(1), Duration::from_secs(86_400))
                         .map(|d| self.status_interval = d)
@@ -838,6 +844,21 @@ mod tests {
             errs[1].to_string().contains("from 15m to 12h"),
             "{}",
             errs[1]
+        );
+    }
+
+    #[test]
+    fn inventory_refresh_is_a_cron_schedule() {
+        let ok = Config::parse("[agent]\ninventory_refresh = * * * * *\n").unwrap();
+        assert_eq!(ok.inventory_refresh, "* * * * *");
+        let errs = Config::parse("[agent]\nstate_dir = /tmp\ninventory_refresh = 61 * * * *\n")
+            .unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].line, 3);
+        assert!(
+            errs[0].to_string().contains("inventory_refresh"),
+            "{}",
+            errs[0]
         );
     }
 

@@ -668,7 +668,9 @@ impl EnrichTables {
         let info = eni_id.and_then(|id| self.eni(id));
         let rec_vpc = rec.text(Field::VpcId);
         let remote = self.remote_address(rec, eni_id);
-        let path = remote.map(|addr| {
+        // No inventory yet: no path is claimed (every one would be `unknown`).
+        let known = !(self.enis.is_empty() && self.vpcs.is_empty());
+        let path = remote.filter(|_| known).map(|addr| {
             self.path_kind(
                 eni_id,
                 rec_vpc,

@@ -77,11 +77,9 @@ pub struct Pipeline {
     tables: EnrichTables,
     /// ip-ranges.json, when configured and read.
     ranges: Option<IpRanges>,
-    /// An inventory was installed: records are looked up (a path the tables cannot tell is
-    /// then sent as `unknown`). Without one and without ip-ranges (replay, or `run` before
-    /// its first refresh) a record carries only what its line and its source say — the
-    /// inventory elements would all be absent or `unknown` — at no cost per record.
-    has_inventory: bool,
+    /// There is something to enrich with (an inventory or address ranges); until then lines
+    /// skip the lookups (`replay` never has either).
+    enriching: bool,
 }
 
 /// The domains already declared to the export engine, and in `Bind` mode the address each
@@ -112,7 +110,7 @@ impl Pipeline {
             identity,
             tables: EnrichTables::default(),
             ranges: None,
-            has_inventory: false,
+            enriching: false,
         }
     }
 
@@ -127,7 +125,7 @@ impl Pipeline {
             new_domains,
         } = apply(inv, &mut self.domains);
         self.tables = tables;
-        self.has_inventory = true;
+        self.enriching = true;
         let mut reannounced = 0;
         for id in &renamed {
             if !self.binds.declared.contains_key(&id.0) {
@@ -151,6 +149,7 @@ impl Pipeline {
     /// A new table of AWS address ranges (remote service and Region, gateway endpoints).
     pub fn install_ip_ranges(&mut self, ranges: IpRanges) {
         self.ranges = Some(ranges);
+        self.enriching = true;
     }
 
     /// The enrichment tables in use.
@@ -196,7 +195,7 @@ impl Pipeline {
             }
         };
         self.stats.count_record(rec);
-        let enrich = if self.has_inventory || self.ranges.is_some() {
+        let enrich = if self.enriching {
             enrichment_for(&self.tables, self.ranges.as_ref(), rec, enrich)
         } else {
             *enrich

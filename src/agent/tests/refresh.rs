@@ -107,6 +107,16 @@ fn the_refresh_runs_at_start_and_on_schedule_and_new_vpcs_get_their_domain() {
     let most = answer_all(&mut bench, &mut before);
     assert!(most <= OPTIONS.max_in_flight, "{most} calls out at once");
     assert_eq!(before.unused(), Vec::<String>::new(), "every call made");
+    // A failed write is tried again a save interval later, not at once.
+    let failed = bench.writes(false);
+    assert!(failed.iter().any(|w| w.file == StateFile::Inventory));
+    assert!(
+        !bench
+            .writes(true)
+            .iter()
+            .any(|w| w.file == StateFile::Inventory)
+    );
+    bench.advance(crate::agent::SAVE_INTERVAL);
     let first = saved_inventory(&mut bench);
     let prod = vpc_named(&first, "prod");
     let pipeline = bench.agent.pipeline();
@@ -124,6 +134,21 @@ fn the_refresh_runs_at_start_and_on_schedule_and_new_vpcs_get_their_domain() {
         bench.agent.poll_write(bench.now, bench.wall).is_none(),
         "written once"
     );
+    bench.advance(Duration::from_secs(5));
+    let status = bench
+        .writes(true)
+        .into_iter()
+        .find(|w| w.file == StateFile::Status)
+        .expect("status.json");
+    let doc: serde_json::Value = serde_json::from_slice(&status.bytes).unwrap();
+    let inv = &doc["inventory"];
+    assert_eq!(
+        (inv["refreshes"].as_u64(), inv["running"].as_bool()),
+        (Some(1), Some(false))
+    );
+    assert_eq!(inv["vpcs"].as_u64(), Some(first.vpcs().count() as u64));
+    assert!(inv["enis"].as_u64().is_some_and(|n| n > 0));
+    assert!(inv["completed_unix_ms"].as_u64().is_some());
 
     // Nothing until the next fire time, 16:00 UTC.
     bench.advance(Duration::from_secs(4 * 3600 - 60));
@@ -183,4 +208,18 @@ fn inputs_keep_calling_while_a_refresh_runs_and_a_stop_cancels_only_the_refresh(
     bench.agent.handle_timeout(bench.now, bench.wall);
     bench.work();
     assert!(bench.port.take().is_empty(), "no refresh after a stop");
+}
+
+#[test]
+fn an_inventory_not_written_yet_is_among_the_last_writes() {
+    let mut bench = bench_with_refresh("0 */4 * * *", Vec::new());
+    bench.agent.handle_timeout(bench.now, bench.wall);
+    answer_all(&mut bench, &mut FakeAws::from_capture(BEFORE));
+    let last = bench.agent.final_writes(bench.now, bench.wall);
+    let w = last
+        .iter()
+        .find(|w| w.file == StateFile::Inventory)
+        .expect("inventory.json at exit");
+    let inv = Inventory::from_json(&w.bytes).unwrap();
+    assert!(!vpc_named(&inv, "prod").is_empty());
 }

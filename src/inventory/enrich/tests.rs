@@ -438,6 +438,9 @@ fn enrichment_for_prefers_the_inventory_and_falls_back_on_the_input() {
     let rec = parse_line(&w.v5, line.as_bytes()).unwrap();
     let e = enrichment_for(&empty, Some(&w.ranges), &rec, &given);
     assert_eq!(e.remote_aws_service, Some("S3"));
+    assert_eq!(e.remote_aws_region, Some("us-east-1"));
+    assert_eq!(e.path_kind, None, "no path claimed without an inventory");
+    assert_eq!(e.availability_zone, None);
     assert_eq!(
         (e.vpc_name, e.region),
         (Some("from the input"), Some("eu-west-1"))
