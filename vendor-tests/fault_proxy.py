@@ -4,9 +4,10 @@
         proxy.endpoint                 # http://127.0.0.1:PORT
         proxy.counts                   # {(service, fault): n}
 
-Per service, every other request gets the next fault of the list below in turn (so each service
-sees each fault within 12 requests, whatever the seed); the others get a random fault with
-probability `rate` (so a retry can fail again, and several times in a row):
+The first request of each service gets a fault, every other one with probability `rate`, at
+random (so a retry can fail again, several times in a row; a fixed pattern would hit the same
+call of a periodic client every time); the faults take turns through this list, so all of them
+happen once a few requests failed:
   ok         forwarded to moto, its answer returned
   throttle   not forwarded; the service's own throttling error:
                CloudWatch Logs  400 JSON ThrottlingException
@@ -128,6 +129,7 @@ class FaultProxy:
         self.lock = threading.Lock()
         self.counts: Counter = Counter()
         self.seen: Counter = Counter()
+        self.turn = 0
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -168,13 +170,12 @@ class FaultProxy:
 
     def _pick(self, service: str) -> str:
         with self.lock:
-            n = self.seen[service]
+            first = self.seen[service] == 0
             self.seen[service] += 1
-            if n % 2 == 1:
-                return self.faults[(n // 2) % len(self.faults)]
-            if self.rng.random() >= self.rate:
+            if not first and self.rng.random() >= self.rate:
                 return "ok"
-            return self.rng.choice(self.faults)
+            self.turn += 1
+            return self.faults[(self.turn - 1) % len(self.faults)]
 
     def _accept(self) -> None:
         while not self.stopped.is_set():

@@ -18,6 +18,9 @@ mod support;
 #[path = "run_moto/s3_stop.rs"]
 mod s3_stop;
 
+#[path = "run_moto/losses.rs"]
+mod losses;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -58,6 +61,10 @@ const TESTS: &[(&str, Test)] = &[
     (
         "s3_kill_9_mid_object_loses_nothing",
         s3_stop::kill_9_mid_object_loses_nothing,
+    ),
+    (
+        "status_counts_losses_per_collector",
+        losses::status_counts_losses_per_collector,
     ),
 ];
 

@@ -1,6 +1,6 @@
 """`vpcflow-ipfix run` with all three inputs at once (S3+SQS, CloudWatch Logs, Kinesis fed by a log
-subscription) through fault_proxy.py to moto: more than half of the AWS requests are answered with
-the service's throttling error, a 500 or 503, a reset connection, a lost answer (the request took
+subscription) through fault_proxy.py to moto: a third of the AWS requests (and the first of each
+service) are answered with the service's throttling error, a 500 or 503, a reset connection, a lost answer (the request took
 effect) or a truncated body. Every seeded flow-log line must reach nfcapd exactly once, counted
 with nfdump by its `bytes` value (each line's id).
 
@@ -78,7 +78,7 @@ def test_three_inputs_through_a_faulty_network_deliver_every_line_once(vpcflow_b
             "[input cwl:arn:aws:logs:us-east-1:123456789012:log-group:polled]\n"
             f"[input kinesis:{kin['stream_arn']}]\n"
         )
-        with FaultProxy(ep, rate=0.2, seed=int(time.time())) as proxy:
+        with FaultProxy(ep, rate=0.33, seed=int(time.time())) as proxy:
             agent = ManagedProcess(
                 "agent",
                 [str(vpcflow_bin), "--log-level", "info", "run", "--config", str(config)],
