@@ -7,6 +7,7 @@ with nfdump by its `bytes` value (each line's id).
 The SQS queue's VisibilityTimeout is set to 10 s: a ReceiveMessage whose answer the proxy loses
 (or truncates) leaves its messages invisible for that long before SQS hands them out again; with
 SQS's 30 s default the test would mostly wait, and the agent takes the queue's own setting.
+FAULT_RATE=0.5 (environment) makes it harsher.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def test_three_inputs_through_a_faulty_network_deliver_every_line_once(vpcflow_b
             "[input cwl:arn:aws:logs:us-east-1:123456789012:log-group:polled]\n"
             f"[input kinesis:{kin['stream_arn']}]\n"
         )
-        with FaultProxy(ep, rate=0.33, seed=int(time.time())) as proxy:
+        with FaultProxy(ep, rate=float(os.environ.get("FAULT_RATE", "0.33")), seed=int(time.time())) as proxy:
             agent = ManagedProcess(
                 "agent",
                 [str(vpcflow_bin), "--log-level", "info", "run", "--config", str(config)],
