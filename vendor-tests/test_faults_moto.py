@@ -7,7 +7,7 @@ with nfdump by its `bytes` value (each line's id).
 The SQS queue's VisibilityTimeout is set to 10 s: a ReceiveMessage whose answer the proxy loses
 (or truncates) leaves its messages invisible for that long before SQS hands them out again; with
 SQS's 30 s default the test would mostly wait, and the agent takes the queue's own setting.
-FAULT_RATE=0.5 (environment) makes it harsher.
+FAULT_RATE=0.5 and FAULT_S3_LINES=100000 (environment) make it harsher.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def test_three_inputs_through_a_faulty_network_deliver_every_line_once(vpcflow_b
     seed = _seed_module()
     with MotoServer(tmp_path / "moto") as moto:
         ep = moto.endpoint
-        s3 = seed.seed_s3(ep, "flows", "flowq", 3, 1500, 0)
+        s3 = seed.seed_s3(ep, "flows", "flowq", 3, int(os.environ.get("FAULT_S3_LINES", "1500")), 0)
         sqs = seed.client(ep, "sqs")
         sqs.set_queue_attributes(QueueUrl=s3["queue_url"], Attributes={"VisibilityTimeout": str(QUEUE_VISIBILITY_S)})
         cwl = seed.seed_cwl(ep, "polled", 2, 800, 1_000_000)
