@@ -20,7 +20,7 @@ the stream ARN and `flows`, the number of flow records (log-status OK) written.
 `traffic ROUND` writes one more round (same sample lines, times moved to now) and prints
 {"flows": N}.
 
-The traffic is the sample flow logs of fixtures/flowlogs/ (copied from AWS documentation and
+The traffic is three sample flow-log files of fixtures/flowlogs/ (copied from
 shared/reference/samples): each line keeps its addresses, ports, protocol, counters, action and
 status; its account, interface, VPC, subnet and instance columns are replaced by the resources
 created here, and its start/end by recent times, so the records describe this emulated VPC.
