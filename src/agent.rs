@@ -292,8 +292,17 @@ impl Agent {
     }
 
     /// The driver's transport counters, for the status file and line.
-    pub fn note_transport(&mut self, stats: TransportStats) {
-        self.transport = stats;
+    /// The driver's transport counters, copied in place (no allocation once the collectors'
+    /// entries exist).
+    pub fn note_transport(&mut self, stats: &TransportStats) {
+        let t = &mut self.transport;
+        t.datagrams = stats.datagrams;
+        t.bytes = stats.bytes;
+        t.lost = stats.lost;
+        t.reconnects = stats.reconnects;
+        t.lost_by_collector.clear();
+        t.lost_by_collector
+            .extend_from_slice(&stats.lost_by_collector);
     }
 
     /// A credential cache acts in `account_id`: the inputs of that account start, in their
@@ -831,7 +840,7 @@ impl Agent {
             export: self.pipeline.export.stats(),
             acked_through: self.acked.0,
             parse: &self.pipeline.stats,
-            transport: self.transport,
+            transport: &self.transport,
             inventory: self.refresh.as_ref().map(|r| r.status(&self.pipeline)),
         }
     }

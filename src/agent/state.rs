@@ -113,13 +113,22 @@ pub fn checkpoints_doc<'a>(
 }
 
 /// Transport counters the driver keeps (datagrams, losses, reconnects).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TransportStats {
     pub datagrams: u64,
     pub bytes: u64,
     /// UDP datagrams the network refused (all collectors).
     pub lost: u64,
     pub reconnects: u64,
+    /// Per collector (by `CollectorId`): UDP datagrams lost and the flow records they held.
+    pub lost_by_collector: Vec<CollectorLoss>,
+}
+
+/// One collector's losses: UDP datagrams the network refused and the flow records in them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CollectorLoss {
+    pub datagrams: u64,
+    pub records: u64,
 }
 
 /// One input as the status file shows it.
@@ -143,7 +152,7 @@ pub struct StatusView<'a> {
     pub export: &'a ExportStats,
     pub acked_through: u64,
     pub parse: &'a ParseStats,
-    pub transport: TransportStats,
+    pub transport: &'a TransportStats,
     /// The scheduled inventory refresh, when the agent runs one.
     pub inventory: Option<InventoryStatus>,
 }
@@ -194,12 +203,20 @@ pub fn status_doc(v: &StatusView<'_>) -> Vec<u8> {
         .enumerate()
         .map(|(c, addr)| {
             let s = v.export.collectors.get(c).copied().unwrap_or_default();
+            let lost = v
+                .transport
+                .lost_by_collector
+                .get(c)
+                .copied()
+                .unwrap_or_default();
             json!({
                 "address": addr,
                 "messages": s.messages,
                 "records": s.flow_records,
                 "options_records": s.options_records,
                 "bytes": s.bytes,
+                "datagrams_lost": lost.datagrams,
+                "records_lost": lost.records,
             })
         })
         .collect();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 
-use super::state::{StateFile, TransportStats, parse_checkpoints};
+use super::state::{CollectorLoss, StateFile, TransportStats, parse_checkpoints};
 use super::{Agent, AgentError, SAVE_INTERVAL, STOP_LINGER};
 use crate::aws::client::AwsEvent;
 use crate::aws::credentials::CacheId;
@@ -438,11 +438,15 @@ fn the_status_file_counts_inputs_and_collectors() {
     bench.done(call, LOG);
     bench.transmit();
     bench.work();
-    bench.agent.note_transport(TransportStats {
+    bench.agent.note_transport(&TransportStats {
         datagrams: 1,
         bytes: 10,
         lost: 2,
         reconnects: 0,
+        lost_by_collector: vec![CollectorLoss {
+            datagrams: 2,
+            records: 31,
+        }],
     });
     bench.advance(super::STATUS_FILE_INTERVAL);
     let w = bench.writes(true);
@@ -457,5 +461,7 @@ fn the_status_file_counts_inputs_and_collectors() {
     assert_eq!(v["collectors"][0]["address"], "127.0.0.1:4739");
     assert_eq!(v["collectors"][0]["records"], FLOWS_PER_LOG);
     assert_eq!(v["export"]["datagrams_lost"], 2);
+    assert_eq!(v["collectors"][0]["datagrams_lost"], 2);
+    assert_eq!(v["collectors"][0]["records_lost"], 31);
     assert_eq!(v["lines"]["flows"], FLOWS_PER_LOG);
 }

@@ -536,13 +536,18 @@ impl AgentLoop {
     }
 
     fn write_state(&mut self, now: Now) {
-        let s = self.io.stats;
-        self.agent.note_transport(TransportStats {
+        // The loss table is lent to the agent and taken back: no copy every turn.
+        let lost_by_collector = std::mem::take(&mut self.io.stats.lost_by_collector);
+        let s = &self.io.stats;
+        let t = TransportStats {
             datagrams: s.datagrams,
             bytes: s.bytes,
             lost: s.lost,
             reconnects: s.reconnects,
-        });
+            lost_by_collector,
+        };
+        self.agent.note_transport(&t);
+        self.io.stats.lost_by_collector = t.lost_by_collector;
         while let Some(w) = self.agent.poll_write(now.mono, now.wall) {
             let result = self.write(&w);
             self.agent.handle_written(w.file, result);

@@ -15,16 +15,34 @@ use mio::{Registry, Token};
 
 use super::tcp::{TcpEvent, TcpExport, WriteOutcome};
 use super::udp::{BatchOutcome, MAX_BATCH, UdpExport};
+use crate::agent::state::CollectorLoss;
 use crate::export::{CollectorId, DomainId, Export};
 
 /// Counters the closing summary and the status file report.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct IoStats {
     pub datagrams: u64,
     pub bytes: u64,
     /// UDP datagrams refused by the network (ICMP unreachable, too big): gone, as UDP allows.
     pub lost: u64,
     pub reconnects: u64,
+    /// The same losses per collector (indexed by `CollectorId`), with the flow records the
+    /// lost datagrams held.
+    pub lost_by_collector: Vec<CollectorLoss>,
+}
+
+impl IoStats {
+    fn lose(&mut self, c: usize, records: u64) {
+        self.lost += 1;
+        if self.lost_by_collector.len() <= c {
+            self.lost_by_collector
+                .resize(c + 1, CollectorLoss::default());
+        }
+        if let Some(l) = self.lost_by_collector.get_mut(c) {
+            l.datagrams += 1;
+            l.records += records;
+        }
+    }
 }
 
 enum Transport {
@@ -230,10 +248,16 @@ impl ExportIo {
                     sent
                 }
                 BatchOutcome::Lost(kind) => {
-                    // The first one is gone, as UDP allows; the others go again.
-                    stats.lost += 1;
-                    log::debug!("ipfix datagram lost: error={kind:?}");
-                    1
+                    // The first one is gone, as UDP allows; the others go again. Its flow
+                    // records are what the engine counts for it as sent (rare: the stats copy
+                    // costs nothing here).
+                    let records =
+                        |e: &Export| e.stats().collectors.get(c).map_or(0, |s| s.flow_records);
+                    let before = records(export);
+                    export.handle_sent(id);
+                    stats.lose(c, records(export).saturating_sub(before));
+                    log::debug!("ipfix datagram lost: collector={c} error={kind:?}");
+                    continue;
                 }
                 BatchOutcome::WouldBlock => return Ok(()),
             };

@@ -38,6 +38,13 @@
 //! in the middle, a 412 after records went out) are exported again on redelivery: that is the
 //! at-least-once part of the guarantee.
 //!
+//! Visibility: the input uses the queue's own `VisibilityTimeout` (read with GetQueueAttributes
+//! before the first receive, at least `MIN_VISIBILITY_TIMEOUT`; 5 minutes if it cannot be
+//! read) and extends what it holds at half of it, so the operator's setting decides how soon
+//! the messages of a crashed agent come back. At a stop, messages whose objects have not
+//! started (and messages a last long poll brings in) are handed back at once with
+//! ChangeMessageVisibility 0.
+//!
 //! Intake is bounded: one ReceiveMessage in flight, asking only for as many messages as can
 //! start soon (twice the slots minus the objects already held), none while the pipeline
 //! refuses lines or once stopping. Memory is the slots' buffers, allocated once.
@@ -51,6 +58,8 @@ mod slots;
 mod tests;
 #[cfg(test)]
 mod tests_faults;
+#[cfg(test)]
+mod tests_visibility;
 
 pub use completed::{CheckpointError, CompletedSet, DEFAULT_COMPLETED_CAPACITY, ObjectIdent};
 pub use object::{MAX_RETRIES_WITHOUT_PROGRESS, OBJECT_ATTEMPT_TIMEOUT, ObjectError};
@@ -92,7 +101,11 @@ const BATCH_RETRY_MAX: Duration = Duration::from_secs(60);
 const GET_QUEUE_ATTRIBUTES: &[&str] = &[
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
+    "VisibilityTimeout",
 ];
+/// The shortest visibility timeout the input works with, whatever the queue says: extensions
+/// go out at half of it, and a round trip must fit well inside that.
+pub const MIN_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the input needs to know (config `[input s3:…]` and `[s3]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +116,8 @@ pub struct S3SqsSettings {
     pub queue_url: String,
     /// Objects read at once (`[s3] concurrency`).
     pub concurrency: usize,
+    /// Until the queue's own `VisibilityTimeout` attribute is read (then that one, at least
+    /// [`MIN_VISIBILITY_TIMEOUT`]): asked for on receive and on every extension.
     pub visibility_timeout: Duration,
     /// Line reader buffer per slot: the longest line that can be read.
     pub line_buffer: usize,
@@ -234,6 +249,9 @@ pub struct S3SqsInput {
     snapshot_seq: Cell<u64>,
     acked: Serial,
     receiving: bool,
+    /// The first GetQueueAttributes answered (or failed): receives wait for it, so they ask
+    /// for the queue's own visibility timeout.
+    visibility_known: bool,
     receive_at: Instant,
     receive_failures: u32,
     attributes_at: Instant,
@@ -285,6 +303,7 @@ impl S3SqsInput {
             snapshot_seq: Cell::new(0),
             acked: Serial(0),
             receiving: false,
+            visibility_known: false,
             receive_at: now,
             receive_failures: 0,
             attributes_at: now,
@@ -360,10 +379,10 @@ impl Input for S3SqsInput {
         if let Some(o) = self.poll_object(ctx) {
             return Some(o);
         }
-        if let Some(o) = self.poll_receive(ctx) {
+        if let Some(o) = self.poll_attributes(now) {
             return Some(o);
         }
-        self.poll_attributes(now)
+        self.poll_receive(ctx)
     }
 
     fn handle_response(
@@ -510,7 +529,7 @@ impl Input for S3SqsInput {
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
         };
-        if !self.stopping && !self.receiving {
+        if !self.stopping && !self.receiving && self.visibility_known {
             consider(self.receive_at);
         }
         if !self.stopping && !self.attributes_in_flight {
@@ -585,31 +604,7 @@ impl Input for S3SqsInput {
         self.now = ctx.now;
         if !self.stopping {
             self.stopping = true;
-            // Messages with an object not started yet are abandoned: SQS shows them again
-            // when their visibility runs out.
-            let abandoned: Vec<u64> = self
-                .messages
-                .iter()
-                .filter(|(_, m)| {
-                    m.phase == Phase::Working
-                        && m.objects.iter().any(|o| {
-                            self.objects
-                                .get(o)
-                                .is_some_and(|o| o.state == ObjState::Queued)
-                        })
-                })
-                .map(|(&id, _)| id)
-                .collect();
-            if !abandoned.is_empty() {
-                log::info!(
-                    "s3 stopping, messages left for redelivery; input={} messages={}",
-                    self.name,
-                    abandoned.len()
-                );
-            }
-            for id in abandoned {
-                self.forget(id);
-            }
+            self.release_unstarted();
         }
         self.pump_all(ctx);
         self.settle();

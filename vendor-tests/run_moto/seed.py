@@ -19,6 +19,7 @@ commands (each prints one JSON object):
                                           (created if missing), then events as `cwl` does: moto
                                           delivers them to the stream as CloudWatch Logs does
   queue-depth QUEUE_URL                   visible and in-flight message counts
+  queue-visibility QUEUE_URL SECONDS      sets the queue's VisibilityTimeout
 """
 
 from __future__ import annotations
@@ -134,6 +135,9 @@ def main(argv: list[str]) -> int:
         out = seed_kinesis(ep, args[0], args[1], int(args[2]), int(args[3]), int(args[4]))
     elif cmd == "queue-depth":
         out = queue_depth(ep, args[0])
+    elif cmd == "queue-visibility":
+        client(ep, "sqs").set_queue_attributes(QueueUrl=args[0], Attributes={"VisibilityTimeout": args[1]})
+        out = {"visibility_timeout": int(args[1])}
     else:
         print(f"unknown command {cmd!r}\n{__doc__}", file=sys.stderr)
         return 2

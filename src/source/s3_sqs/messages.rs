@@ -36,10 +36,30 @@ impl S3SqsInput {
         };
         self.receive_failures = 0;
         if self.stopping {
-            // Not started, not kept: SQS shows them again when their visibility runs out.
+            // Not started: handed back at once (visibility 0), so a restart sees them.
+            for m in &out.messages {
+                self.next_msg += 1;
+                let msg = Msg {
+                    message_id: m.message_id.to_string(),
+                    receipt: m.receipt_handle.to_string(),
+                    receive_count: m.attributes.receive_count().unwrap_or(1),
+                    objects: Vec::new(),
+                    needs_save: false,
+                    visible_until: sent,
+                    extend_in_flight: false,
+                    extend_at: None,
+                    extend_tries: 0,
+                    lost: false,
+                    phase: Phase::Redrive {
+                        in_flight: false,
+                        visibility: 0,
+                    },
+                };
+                self.messages.insert(self.next_msg, msg);
+            }
             if !out.messages.is_empty() {
                 log::info!(
-                    "s3 stopping, received messages left for redelivery; input={} messages={}",
+                    "s3 stopping, received messages released; input={} messages={}",
                     self.name,
                     out.messages.len()
                 );
@@ -199,6 +219,72 @@ impl S3SqsInput {
                     tries: 0,
                 };
             }
+        }
+    }
+
+    /// At stop: messages whose objects have not started are handed back to the queue
+    /// (ChangeMessageVisibility 0) instead of waiting out their visibility timeout, so a
+    /// restarted agent (or another consumer) reads them at once. A message with an object in
+    /// flight next to one not started is left to its visibility timeout: handing it back
+    /// while that object is still being read would let another consumer read it twice.
+    pub(super) fn release_unstarted(&mut self) {
+        let (mut released, mut left) = (0usize, 0usize);
+        let ids: Vec<u64> = self.messages.keys().copied().collect();
+        for id in ids {
+            let Some(m) = self.messages.get(&id) else {
+                continue;
+            };
+            if m.phase != Phase::Working {
+                continue;
+            }
+            let state = |o: &u64| self.objects.get(o).map(|o| o.state);
+            let queued = m.objects.iter().any(|o| state(o) == Some(ObjState::Queued));
+            if !queued {
+                continue;
+            }
+            let started = m
+                .objects
+                .iter()
+                .any(|o| matches!(state(o), Some(ObjState::Active(_) | ObjState::AwaitAck(_))));
+            if started {
+                left += 1;
+                self.forget(id);
+                continue;
+            }
+            // Its claims on queued objects go now: they must not start while stopping.
+            let objects = self
+                .messages
+                .get_mut(&id)
+                .map(|m| std::mem::take(&mut m.objects))
+                .unwrap_or_default();
+            for obj in objects {
+                let drop_it = self.objects.get_mut(&obj).is_some_and(|o| {
+                    o.refs = o.refs.saturating_sub(1);
+                    o.refs == 0
+                        && matches!(
+                            o.state,
+                            ObjState::Queued | ObjState::Done | ObjState::Failed
+                        )
+                });
+                if drop_it {
+                    self.objects.remove(&obj);
+                    self.queue.retain(|&q| q != obj);
+                }
+            }
+            if let Some(m) = self.messages.get_mut(&id) {
+                m.phase = Phase::Redrive {
+                    in_flight: false,
+                    visibility: 0,
+                };
+                released += 1;
+            }
+        }
+        if released + left > 0 {
+            log::info!(
+                "s3 stopping, messages not started handed back; input={} released={released} \
+                 left_to_visibility_timeout={left}",
+                self.name
+            );
         }
     }
 
@@ -371,7 +457,7 @@ impl S3SqsInput {
 
     pub(super) fn poll_receive(&mut self, ctx: &mut Ctx<'_>) -> Option<Outgoing> {
         let now = ctx.now;
-        if self.stopping || self.receiving || now < self.receive_at {
+        if self.stopping || self.receiving || !self.visibility_known || now < self.receive_at {
             return None;
         }
         let room = (2 * self.slots.len()).saturating_sub(self.held_objects());

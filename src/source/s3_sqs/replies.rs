@@ -4,12 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::aws::api::sqs::{self, BatchResult};
+use crate::aws::api::sqs::{self, BatchResult, MAX_VISIBILITY_TIMEOUT_SECS};
 use crate::aws::client::{ApiResponse, AwsCallError};
 use crate::source::{Ctx, Tag};
 
 use super::object::JobPhase;
-use super::{BATCH_RETRY_MAX, Phase, S3SqsInput};
+use super::{BATCH_RETRY_MAX, MIN_VISIBILITY_TIMEOUT, Phase, S3SqsInput};
 
 /// SQS batch-entry codes saying our receipt handle is no good any more: the visibility lapsed
 /// and the message was received again (by us or another consumer), or it was deleted.
@@ -215,6 +215,11 @@ impl S3SqsInput {
                     _ => 0,
                 };
                 match entries.iter().find(|(e, _)| *e == id).map(|(_, r)| r) {
+                    Some(Ok(())) if visibility == 0 => log::info!(
+                        "sqs message released; message_id={} receive_count={}",
+                        m.message_id,
+                        m.receive_count
+                    ),
                     Some(Ok(())) => log::info!(
                         "sqs message left for redelivery; message_id={} receive_count={} visibility_s={visibility}",
                         m.message_id,
@@ -233,6 +238,8 @@ impl S3SqsInput {
 
     pub(super) fn handle_attributes(&mut self, result: Result<ApiResponse, AwsCallError>) {
         self.attributes_in_flight = false;
+        // Answered or not, receiving may start (with the visibility timeout known so far).
+        self.visibility_known = true;
         let body = match result {
             Ok(resp) if resp.is_success() => resp.body,
             Ok(resp) => return self.attributes_failed(&format!("HTTP {}", resp.status)),
@@ -245,8 +252,30 @@ impl S3SqsInput {
                     num("ApproximateNumberOfMessages"),
                     num("ApproximateNumberOfMessagesNotVisible"),
                 ));
+                if let Some(secs) = a
+                    .get("VisibilityTimeout")
+                    .and_then(|v| v.parse::<u64>().ok())
+                {
+                    self.use_queue_visibility(secs);
+                }
             }
             Err(e) => self.attributes_failed(&e),
+        }
+    }
+
+    /// The queue's `VisibilityTimeout` becomes the one asked for on receive and extension:
+    /// the operator sets it on the queue (short, so that messages of a crashed agent come
+    /// back soon; the input extends what it holds at half of it).
+    fn use_queue_visibility(&mut self, secs: u64) {
+        let max = Duration::from_secs(u64::from(MAX_VISIBILITY_TIMEOUT_SECS));
+        let v = Duration::from_secs(secs).clamp(MIN_VISIBILITY_TIMEOUT, max);
+        if v != self.settings.visibility_timeout {
+            log::info!(
+                "sqs visibility timeout from the queue; queue={} queue_visibility_s={secs} used_s={}",
+                self.settings.queue_url,
+                v.as_secs()
+            );
+            self.settings.visibility_timeout = v;
         }
     }
 

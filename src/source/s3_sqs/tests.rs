@@ -48,6 +48,20 @@ pub(super) fn new_input(h: &Harness, concurrency: usize) -> S3SqsInput {
     S3SqsInput::new(S3SqsSettings::new(BUCKET, QUEUE, concurrency), None, h.now)
 }
 
+/// The input's first call is GetQueueAttributes (receives wait for the queue's visibility
+/// timeout): answers it with moto's capture, `VisibilityTimeout` set to `secs`.
+pub(super) fn answer_first_attributes(h: &mut Harness, input: &mut S3SqsInput, secs: u64) {
+    let outs = h.poll_all(input);
+    let ops: Vec<&str> = outs.iter().map(|o| o.request.operation).collect();
+    assert_eq!(ops, ["GetQueueAttributes"]);
+    let mut doc: Value = serde_json::from_slice(&response_body(
+        "aws/responses/moto_sqs_GetQueueAttributes.response.txt",
+    ))
+    .expect("fixture");
+    doc["Attributes"]["VisibilityTimeout"] = json!(secs.to_string());
+    h.respond(input, outs[0].tag, 200, doc.to_string().as_bytes());
+}
+
 /// An SQS body as S3 sends it (the direct fixture's record, per object: key form-encoded,
 /// ETag, size, sequencer).
 pub(super) fn s3_event(objects: &[(&str, &str, usize)]) -> String {
@@ -214,12 +228,15 @@ pub(super) struct Fake {
     pub receipts: HashMap<String, String>,
     pub feeds: Vec<FeedStats>,
     pub receives: usize,
+    /// The queue's `VisibilityTimeout` attribute (s).
+    pub queue_visibility: u64,
 }
 
 impl Fake {
     pub fn new() -> Fake {
         Fake {
             chunk: 4096,
+            queue_visibility: 300,
             ..Fake::default()
         }
     }
@@ -268,7 +285,7 @@ impl Fake {
                 self.receives += 1;
                 assert_eq!(req["QueueUrl"], QUEUE);
                 assert_eq!(req["WaitTimeSeconds"], 20);
-                assert_eq!(req["VisibilityTimeout"], 300);
+                assert_eq!(req["VisibilityTimeout"], self.queue_visibility.max(10));
                 assert_eq!(
                     req["MessageSystemAttributeNames"],
                     json!(["ApproximateReceiveCount"])
@@ -342,8 +359,13 @@ impl Fake {
             }
             "GetQueueAttributes" => {
                 self.calls.push("GetQueueAttributes".to_string());
-                let body = response_body("aws/responses/moto_sqs_GetQueueAttributes.response.txt");
-                h.respond(input, o.tag, 200, &body);
+                // moto's answer, with this queue's visibility timeout.
+                let mut doc: Value = serde_json::from_slice(&response_body(
+                    "aws/responses/moto_sqs_GetQueueAttributes.response.txt",
+                ))
+                .expect("fixture");
+                doc["Attributes"]["VisibilityTimeout"] = json!(self.queue_visibility.to_string());
+                h.respond(input, o.tag, 200, doc.to_string().as_bytes());
             }
             other => panic!("unexpected call {other}"),
         }
@@ -501,10 +523,13 @@ fn happy_path_exports_every_line_once_and_deletes_after_ack_and_save() {
     let mut input = new_input(&h, 2);
     let mut fake = world(&[V2_GZ, V5_GZ, BIG_GZ], &[&[0, 1], &[2]]);
 
-    // Receive (2 slots: up to 4 messages) and the backlog.
+    // The backlog and the queue's visibility timeout, then a receive (2 slots: up to 4
+    // messages).
     fake.step(&mut h, &mut input);
-    assert_eq!(fake.calls, ["ReceiveMessage max=4", "GetQueueAttributes"]);
+    assert_eq!(fake.calls, ["GetQueueAttributes"]);
     assert_eq!(input.status().lag, Some(1));
+    fake.step(&mut h, &mut input);
+    assert_eq!(fake.calls, ["GetQueueAttributes", "ReceiveMessage max=4"]);
     // Two objects at once, the third when a slot frees; each read from its start.
     fake.hold_gets = true;
     fake.step(&mut h, &mut input);
@@ -744,31 +769,6 @@ fn a_failed_delete_entry_is_retried_and_an_invalid_handle_is_dropped() {
 }
 
 #[test]
-fn stop_abandons_queued_objects_and_reports_when_nothing_is_open() {
-    let mut h = roomy();
-    let mut input = new_input(&h, 1);
-    let mut fake = world(&[V2_GZ, V5_GZ], &[&[0], &[1]]);
-    fake.hold_gets = true;
-    fake.run(&mut h, &mut input);
-    assert_eq!(fake.held.len(), 1);
-    let mut ctx = h.ctx();
-    assert!(!input.handle_stop(&mut ctx), "an object is being read");
-    fake.hold_gets = false;
-    let o = fake.held.pop().expect("held");
-    fake.serve(&mut h, &mut input, &o, None, None);
-    let mut ctx = h.ctx();
-    assert!(input.handle_stop(&mut ctx));
-    h.deliver(&mut input);
-    save(&mut input);
-    fake.run(&mut h, &mut input);
-    // The read message is deleted; the other was never started and is left to SQS.
-    assert_eq!(fake.deleted, ["msg-0"]);
-    assert_eq!(fake.count("GetObject"), 1);
-    assert_eq!(fake.receives, 1);
-    assert_eq!(exported(&mut h), expected(&[V2_GZ]));
-}
-
-#[test]
 fn receive_asks_only_for_what_the_slots_can_start_soon() {
     let mut h = roomy();
     let mut input = new_input(&h, 2);
@@ -782,7 +782,10 @@ fn receive_asks_only_for_what_the_slots_can_start_soon() {
     fake.hold_gets = true;
     fake.run(&mut h, &mut input);
     // 4 = twice the slots; nothing more until objects finish.
-    assert_eq!(fake.calls[0], "ReceiveMessage max=4");
+    assert_eq!(
+        fake.calls[..2],
+        ["GetQueueAttributes", "ReceiveMessage max=4"]
+    );
     assert_eq!(fake.receives, 1);
     assert_eq!(fake.held.len(), 2);
     assert_eq!(fake.queue.len(), 8);

@@ -437,6 +437,7 @@ fn a_refused_receive_backs_off_and_counts() {
     let mut h = roomy();
     let mut input = new_input(&h, 2);
     let t0 = h.now;
+    answer_first_attributes(&mut h, &mut input, 300);
     let mut receives = Vec::new();
     while receives.len() < 5 {
         for o in h.poll_all(&mut input) {
@@ -474,6 +475,7 @@ fn foreign_messages_on_the_queue_are_left_to_redrive() {
     // moto's capture: three messages whose bodies are not S3 notifications.
     let mut h = roomy();
     let mut input = new_input(&h, 2);
+    answer_first_attributes(&mut h, &mut input, 300);
     let outs = h.poll_all(&mut input);
     let recv = outs
         .iter()
