@@ -84,6 +84,10 @@ pub const STALL_RECHECK: Duration = Duration::from_millis(20);
 pub const STOP_LINGER: Duration = Duration::from_secs(3);
 /// An input whose account no credentials act in is reported after this long.
 pub const ACCOUNT_WAIT_WARN: Duration = Duration::from_secs(60);
+/// With no saved inventory, inputs wait at most this long for the first refresh: records of
+/// the default format have no `vpc-id`, so before an inventory maps their ENI to its VPC they
+/// would all go to the unknown-VPC domain, unenriched. Past it they go on without.
+pub const FIRST_INVENTORY_WAIT: Duration = Duration::from_secs(60);
 /// Calls taken from one input per `poll_work`: inputs bound themselves; this guards the loop.
 const MAX_REQUESTS_PER_POLL: usize = 256;
 /// A failing state write is logged the first time and then every this many times.
@@ -194,6 +198,9 @@ pub struct Agent {
     saved_since_poll: bool,
     transport: TransportStats,
     account_warn_at: Option<Instant>,
+    /// Inputs send nothing before this instant unless an inventory arrives first
+    /// ([`FIRST_INVENTORY_WAIT`]).
+    first_inventory_until: Option<Instant>,
     refresh: Option<InventoryRefresh>,
 }
 
@@ -264,6 +271,7 @@ impl Agent {
             saved_since_poll: false,
             transport: TransportStats::default(),
             account_warn_at: Some(now + ACCOUNT_WAIT_WARN),
+            first_inventory_until: None,
             refresh: None,
         }
     }
@@ -506,6 +514,20 @@ impl Agent {
     }
 
     fn poll_requests(&mut self, port: &mut dyn AwsPort, now: Instant, wall: SystemTime) {
+        if let Some(until) = self.first_inventory_until {
+            if self.pipeline.has_inventory() {
+                log::info!("first inventory installed: inputs start");
+            } else if now >= until {
+                log::warn!(
+                    "no inventory after {}s: inputs start without one (records of logs without \
+                     vpc-id go to the unknown-VPC domain until a refresh completes)",
+                    FIRST_INVENTORY_WAIT.as_secs()
+                );
+            } else {
+                return;
+            }
+            self.first_inventory_until = None;
+        }
         for (i, s) in self.slots.iter_mut().enumerate() {
             let (Some(account), Some(region)) = (s.account, s.region.as_deref()) else {
                 continue;
@@ -644,6 +666,9 @@ impl Agent {
         consider(self.status_file_at);
         consider(self.status_log_at);
         if let Some(at) = self.account_warn_at {
+            consider(at);
+        }
+        if let Some(at) = self.first_inventory_until {
             consider(at);
         }
         if let Some(q) = self.stop.as_ref().and_then(|s| s.quiet_since) {

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::time::{Instant, SystemTime};
 
 use super::state::InventoryStatus;
-use super::{Agent, AwsPort, SAVE_INTERVAL};
+use super::{Agent, AwsPort, FIRST_INVENTORY_WAIT, SAVE_INTERVAL};
 use crate::aws::client::{ApiResponse, AwsCallError, CallId};
 use crate::aws::credentials::CacheId;
 use crate::inventory::discover::{CallFailure, Reply};
@@ -183,8 +183,17 @@ impl InventoryRefresh {
 /// The agent's side of the refresh (in this file so `agent.rs` stays about its inputs).
 impl Agent {
     /// Runs the scheduled inventory refresh (`[agent] inventory_refresh`) inside the agent.
+    /// Without a saved inventory the inputs wait for the first refresh (at most
+    /// [`FIRST_INVENTORY_WAIT`]), so that records are in their VPC's domain from the first.
     pub fn with_refresh(mut self, refresh: InventoryRefresh) -> Agent {
         self.refresh = Some(refresh);
+        if !self.pipeline.has_inventory() {
+            log::info!(
+                "inputs wait for the first inventory (at most {}s)",
+                FIRST_INVENTORY_WAIT.as_secs()
+            );
+            self.first_inventory_until = Some(self.now + FIRST_INVENTORY_WAIT);
+        }
         self
     }
 

@@ -80,6 +80,8 @@ pub struct Pipeline {
     /// There is something to enrich with (an inventory or address ranges); until then lines
     /// skip the lookups (`replay` never has either).
     enriching: bool,
+    /// An inventory was installed (saved, or from a completed refresh).
+    has_inventory: bool,
 }
 
 /// The domains already declared to the export engine, and in `Bind` mode the address each
@@ -111,6 +113,7 @@ impl Pipeline {
             tables: EnrichTables::default(),
             ranges: None,
             enriching: false,
+            has_inventory: false,
         }
     }
 
@@ -126,6 +129,7 @@ impl Pipeline {
         } = apply(inv, &mut self.domains);
         self.tables = tables;
         self.enriching = true;
+        self.has_inventory = true;
         let mut reannounced = 0;
         for id in &renamed {
             if !self.binds.declared.contains_key(&id.0) {
@@ -150,6 +154,11 @@ impl Pipeline {
     pub fn install_ip_ranges(&mut self, ranges: IpRanges) {
         self.ranges = Some(ranges);
         self.enriching = true;
+    }
+
+    /// An inventory was installed: records find their VPC (and its domain) through their ENI.
+    pub fn has_inventory(&self) -> bool {
+        self.has_inventory
     }
 
     /// The enrichment tables in use.

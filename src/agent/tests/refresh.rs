@@ -173,10 +173,12 @@ fn the_refresh_runs_at_start_and_on_schedule_and_new_vpcs_get_their_domain() {
     assert_eq!(pipeline.tables().vpc_name(&later), Some("later"));
 }
 
-#[test]
-fn inputs_keep_calling_while_a_refresh_runs_and_a_stop_cancels_only_the_refresh() {
+fn bench_with_one_input() -> (
+    Bench,
+    std::rc::Rc<std::cell::RefCell<super::fakes::Control>>,
+    std::rc::Rc<std::cell::RefCell<super::fakes::Seen>>,
+) {
     let (fake, seen, ctl) = Fake::new("cwl:a", None);
-    ctl.borrow_mut().wants.extend([false]);
     let mut bench = bench_with_refresh(
         "0 */4 * * *",
         vec![(
@@ -187,6 +189,67 @@ fn inputs_keep_calling_while_a_refresh_runs_and_a_stop_cancels_only_the_refresh(
     bench
         .agent
         .handle_account_known(CacheId(0), "123456789012", "us-east-1");
+    (bench, ctl, seen)
+}
+
+#[test]
+fn without_a_saved_inventory_inputs_wait_for_the_first_refresh() {
+    let (mut bench, ctl, seen) = bench_with_one_input();
+    ctl.borrow_mut().wants.extend([false]);
+    bench.agent.handle_timeout(bench.now, bench.wall);
+    bench.work();
+    let calls = bench.port.take();
+    assert!(!calls.is_empty(), "the refresh calls");
+    assert_eq!(seen.borrow().tags.len(), 0, "the input waits");
+    // Answer the refresh (the input's want put aside so that only refresh calls go out).
+    ctl.borrow_mut().wants.clear();
+    let mut aws = FakeAws::from_capture(BEFORE);
+    for s in calls {
+        bench.advance(Duration::from_millis(10));
+        let ev = aws.event(capture_account(s.account), &s.region, &s.request, s.call);
+        bench.event(ev);
+    }
+    answer_all(&mut bench, &mut aws);
+    assert!(bench.agent.pipeline().has_inventory());
+    ctl.borrow_mut().wants.extend([false]);
+    bench.work();
+    assert_eq!(
+        seen.borrow().tags.len(),
+        1,
+        "the input calls once the inventory is in"
+    );
+}
+
+#[test]
+fn inputs_go_on_without_an_inventory_after_the_first_wait() {
+    let (mut bench, ctl, seen) = bench_with_one_input();
+    ctl.borrow_mut().wants.extend([false]);
+    bench.agent.handle_timeout(bench.now, bench.wall);
+    bench.work();
+    assert_eq!(seen.borrow().tags.len(), 0, "the input waits");
+    let due = bench.agent.poll_timeout().unwrap();
+    assert!(due <= bench.now + crate::agent::FIRST_INVENTORY_WAIT);
+    bench.advance(crate::agent::FIRST_INVENTORY_WAIT - Duration::from_millis(1));
+    bench.work();
+    assert_eq!(seen.borrow().tags.len(), 0, "still waiting");
+    bench.advance(Duration::from_millis(1));
+    bench.work();
+    assert_eq!(
+        seen.borrow().tags.len(),
+        1,
+        "the refresh never answered: the input goes on"
+    );
+}
+
+#[test]
+fn inputs_keep_calling_while_a_later_refresh_runs_and_a_stop_cancels_only_the_refresh() {
+    let (mut bench, ctl, seen) = bench_with_one_input();
+    bench.agent.handle_timeout(bench.now, bench.wall);
+    answer_all(&mut bench, &mut FakeAws::from_capture(BEFORE));
+    // The next scheduled refresh, with the input wanting to call.
+    ctl.borrow_mut().wants.extend([false]);
+    let next = bench.agent.poll_timeout().unwrap();
+    bench.advance(next.saturating_duration_since(bench.now) + Duration::from_secs(5 * 3600));
     bench.agent.handle_timeout(bench.now, bench.wall);
     bench.work();
     let calls = bench.port.take();
