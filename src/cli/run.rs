@@ -46,8 +46,9 @@ Enrichment: records carry the instance, VPC and subnet Name tags, the AZ, the AW
 Region of the remote address ([aws] ip_ranges_file; not downloaded) and the path (nat-gateway,
 vpc-endpoint, peering, transit-gateway, internet-gateway, local, ...), from an inventory of every
 account and region ([aws] regions limits them). It is discovered at start (state_dir/
-inventory.json is used until then) and again at every [agent] inventory_refresh (cron, UTC),
-without pausing the inputs; each refresh gives new VPCs their exporter and names the domains.
+inventory.json is used until then; without one the inputs wait for it, at most 60 s) and again
+at every [agent] inventory_refresh (cron, UTC), without pausing the inputs; each refresh gives
+new VPCs their exporter and names the domains.
 [kinesis] metrics_level SUMMARY or DETAILED sends the Kinesis inputs' metrics to CloudWatch
 (namespace vpcflow-ipfix/STREAM) every minute.
 
