@@ -440,9 +440,17 @@ class NfcapdPeer(Peer):
     name = "nfcapd"
     transports = ("udp",)
 
-    def __init__(self, workdir: Path, transport: str = "udp", host: str = LOOPBACK, port: int | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        transport: str = "udp",
+        host: str = LOOPBACK,
+        port: int | None = None,
+        rcvbuf: int | None = None,
+    ):
         super().__init__(workdir, transport, host, port)
         self.flowdir = self.workdir / f"nfcapd-{self.port}"
+        self.rcvbuf = rcvbuf  # nfcapd -B: socket receive buffer (bursts of a long run)
 
     def start(self) -> "NfcapdPeer":
         nfcapd = require_binary("nfcapd")
@@ -450,7 +458,8 @@ class NfcapdPeer(Peer):
         self.flowdir.mkdir(parents=True, exist_ok=True)
         proc = ManagedProcess(
             f"nfcapd-{self.port}",
-            [nfcapd, "-b", self.host, "-p", str(self.port), "-w", str(self.flowdir)],
+            [nfcapd, "-b", self.host, "-p", str(self.port), "-w", str(self.flowdir)]
+            + (["-B", str(self.rcvbuf)] if self.rcvbuf else []),
             self.workdir,
             env=utc_env(),
         )

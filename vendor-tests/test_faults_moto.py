@@ -55,6 +55,43 @@ def read_json(path: Path) -> dict:
         return {}
 
 
+def wait_delivered(agent, state: Path, ep: str, seed, queue_url: str, want: int, context, timeout: float = DELIVERY_TIMEOUT):
+    """Until delivered: the collectors were sent at least `want` records (status.json), the queue is
+    empty (every message deleted) and the count has not moved for a while."""
+    t0, last, stable_since = time.monotonic(), -1, time.monotonic()
+    while True:
+        assert agent.is_running(), f"the agent exited early\n{agent.logs()}"
+        status = read_json(state / "status.json")
+        sent = sum(c.get("records", 0) for c in status.get("collectors", []))
+        if sent != last:
+            last, stable_since = sent, time.monotonic()
+        depth = seed.queue_depth(ep, queue_url)
+        if sent >= want and depth == {"visible": 0, "in_flight": 0}:
+            if time.monotonic() - stable_since > 6:
+                return
+        assert time.monotonic() - t0 < timeout, (
+            f"not delivered within {timeout}s: {sent} of {want} records sent, "
+            f"queue {depth}, {context()}\n{agent.logs(80)}"
+        )
+        time.sleep(1)
+
+
+def check_once_each(nfcapd, want: list[int], context: str, log: str) -> None:
+    """nfdump's records: each seeded line id (the `bytes` value) exactly once, nothing else."""
+    counts = Counter(r["octets"] for r in nfcapd.records())
+    stats = nfcapd.stats()
+    missing = [i for i in want if counts[i] == 0]
+    twice = [(i, n) for i, n in counts.items() if n > 1]
+    extra = set(counts) - set(want)
+    print(f"{context}\nnfcapd: {stats}")
+    assert not missing, f"{len(missing)} lines never arrived (first {missing[:10]}); {context}\n{log}"
+    assert not twice, f"{len(twice)} lines arrived more than once (first {twice[:10]}); {context}\n{log}"
+    assert not extra, f"lines nobody seeded: {sorted(extra)[:10]}"
+    # (nfcapd's sequence errors are not checked: it counts one after every message with options
+    # records, see test_replay_peers.py::test_nfdump_sequence_errors_are_only_its_options_quirk)
+    assert stats["bad_packets"] == 0, stats
+
+
 def test_three_inputs_through_a_faulty_network_deliver_every_line_once(vpcflow_bin: Path, tmp_path: Path, peers):
     seed = _seed_module()
     with MotoServer(tmp_path / "moto") as moto:
@@ -88,24 +125,7 @@ def test_three_inputs_through_a_faulty_network_deliver_every_line_once(vpcflow_b
             )
             agent.start()
             try:
-                # Delivered: the collector got at least as many records as were seeded, the queue
-                # is empty (every message deleted) and the count has not moved for a while.
-                t0, last, stable_since = time.monotonic(), -1, time.monotonic()
-                while True:
-                    assert agent.is_running(), f"the agent exited early\n{agent.logs()}"
-                    status = read_json(state / "status.json")
-                    sent = sum(c.get("records", 0) for c in status.get("collectors", []))
-                    if sent != last:
-                        last, stable_since = sent, time.monotonic()
-                    depth = seed.queue_depth(ep, s3["queue_url"])
-                    if sent >= len(want) and depth == {"visible": 0, "in_flight": 0}:
-                        if time.monotonic() - stable_since > 6:
-                            break
-                    assert time.monotonic() - t0 < DELIVERY_TIMEOUT, (
-                        f"not delivered within {DELIVERY_TIMEOUT}s: {sent} of {len(want)} records sent, "
-                        f"queue {depth}, faults {proxy.summary()}\n{agent.logs(80)}"
-                    )
-                    time.sleep(1)
+                wait_delivered(agent, state, ep, seed, s3["queue_url"], len(want), lambda: f"faults {proxy.summary()}")
                 assert agent.stop() == 0, agent.logs()
             finally:
                 if agent.is_running():
@@ -118,16 +138,40 @@ def test_three_inputs_through_a_faulty_network_deliver_every_line_once(vpcflow_b
                 assert proxy.faulted(fault) > 0, faults
 
         nfcapd.stop()
-        counts = Counter(r["octets"] for r in nfcapd.records())
-        stats = nfcapd.stats()
-        missing = [i for i in want if counts[i] == 0]
-        twice = [(i, n) for i, n in counts.items() if n > 1]
-        extra = set(counts) - set(want)
-        log = agent.logs(120)
-        print(f"faults injected: {faults}\nnfcapd: {stats}")
-        assert not missing, f"{len(missing)} lines never arrived (first {missing[:10]}); faults {faults}\n{log}"
-        assert not twice, f"{len(twice)} lines arrived more than once (first {twice[:10]}); faults {faults}\n{log}"
-        assert not extra, f"lines nobody seeded: {sorted(extra)[:10]}"
-        # (nfcapd's sequence errors are not checked: it counts one after every message with options
-        # records, see test_replay_peers.py::test_nfdump_sequence_errors_are_only_its_options_quirk)
-        assert stats["bad_packets"] == 0, stats
+        check_once_each(nfcapd, want, f"faults injected: {faults}", agent.logs(120))
+
+
+def test_an_object_of_one_million_lines_reaches_nfdump_once_each(vpcflow_bin: Path, tmp_path: Path, peers):
+    """The S3 input streams one object of 1,000,000 lines (never held whole) to nfcapd over UDP;
+    nfdump counts every line once. A 4 MiB receive buffer for nfcapd and the export rate limit
+    (50,000 records/s) keep nfcapd's socket from overflowing on a busy machine: loss there would be
+    the collector's, not ours."""
+    seed = _seed_module()
+    lines = 1_000_000
+    with MotoServer(tmp_path / "moto") as moto:
+        ep = moto.endpoint
+        s3 = seed.seed_s3(ep, "big", "bigq", 1, lines, 0)
+        nfcapd = peers.nfcapd(rcvbuf=4 << 20)
+        state = tmp_path / "state"
+        config = tmp_path / "vpcflow.ini"
+        config.write_text(
+            f"[agent]\nstate_dir = {state}\nstatus_interval = 5s\n"
+            "[aws]\nregions = us-east-1\n"
+            f"[ipfix]\ncollector = {nfcapd.address}\nrate_limit = 50000\n"
+            f"[input s3:arn:aws:s3:::big]\nqueue = {s3['queue_url']}\n"
+        )
+        agent = ManagedProcess(
+            "agent",
+            [str(vpcflow_bin), "--log-level", "info", "run", "--config", str(config)],
+            tmp_path,
+            env=agent_env(ep, tmp_path),
+        )
+        agent.start()
+        try:
+            wait_delivered(agent, state, ep, seed, s3["queue_url"], lines, lambda: "no faults")
+            assert agent.stop() == 0, agent.logs()
+        finally:
+            if agent.is_running():
+                agent.kill()
+        nfcapd.stop()
+        check_once_each(nfcapd, s3["ids"], f"one object of {lines} lines", agent.logs(40))
