@@ -147,19 +147,35 @@ fn table_row(exporter: SocketAddr, rec: &DecodedRecord) -> String {
         Some(1) => "out",
         _ => "-",
     };
+    // An IPv6 address is bracketed before its port, as in URLs (RFC 3986), to stay readable.
+    let host = |keys: &[&str]| {
+        let a = text(rec, keys);
+        if a.contains(':') { format!("[{a}]") } else { a }
+    };
+    // Enrichment, when the exporter sends it: the VPC's and the instance's names.
+    let names: Vec<String> = ["vpcName", "instanceName"]
+        .iter()
+        .filter_map(|k| rec.get(k).and_then(Value::as_str).filter(|v| !v.is_empty()))
+        .map(str::to_string)
+        .collect();
     format!(
-        "{exp:<15} {dom:>10} {src:>39}:{sp:<5} -> {dst:>39}:{dp:<5} {proto:>3} {pk:>8} {by:>10} {dir:>3} {action:<6} {eni} {vpc}",
+        "{exp:<15} {dom:>10} {src:>41}:{sp:<5} -> {dst:>41}:{dp:<5} {proto:>3} {pk:>8} {by:>10} {dir:>3} {action:<6} {eni} {vpc}{names}",
         exp = exporter.ip(),
         dom = rec.domain_id,
-        src = text(rec, &["sourceIPv4Address", "sourceIPv6Address"]),
+        src = host(&["sourceIPv4Address", "sourceIPv6Address"]),
         sp = text(rec, &["sourceTransportPort"]),
-        dst = text(rec, &["destinationIPv4Address", "destinationIPv6Address"]),
+        dst = host(&["destinationIPv4Address", "destinationIPv6Address"]),
         dp = text(rec, &["destinationTransportPort"]),
         proto = text(rec, &["protocolIdentifier"]),
         pk = text(rec, &["packetDeltaCount"]),
         by = text(rec, &["octetDeltaCount"]),
         eni = text(rec, &["interfaceName"]),
         vpc = text(rec, &["vpcId"]),
+        names = if names.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", names.join(", "))
+        },
     )
 }
 
