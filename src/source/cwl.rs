@@ -23,7 +23,7 @@
 //! ```text
 //!  Waiting(at) ── at ≤ now, pipeline accepts, < MAX_PAGES pages busy, a budget token ──► InFlight
 //!     ▲  ▲  ▲                                                          GetLogEvents answered │
-//!     │  │  └── throttled: budget halved, again at once · failed: backoff 1 s … 5 min        │
+//!     │  │  └── throttled: budget halved, again at once · failed: backoff 1 s … 1 min        │
 //!     │  │      token refused (InvalidParameterException): from startTime = last checkpointed│
 //!     │  │      event timestamp · stream gone (ResourceNotFoundException): dropped           ▼
 //!     │  └──────────────────── more to read (a new forward token): at = now ────────── Feeding

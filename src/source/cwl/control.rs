@@ -5,7 +5,7 @@
 //! ```text
 //!   Idle(due) ── due, allowed ──► InFlight ── page with a next token ──► InFlight (next page)
 //!      ▲                            │  └──── last page ──► done: Idle(now + period)
-//!      └── failure: Idle(now + backoff 1 s … 5 min, the page to ask again kept) ┘
+//!      └── failure: Idle(now + backoff 1 s … 1 min, the page to ask again kept) ┘
 //! ```
 
 use std::time::{Duration, Instant};
@@ -15,8 +15,11 @@ use crate::flowlog::layout_set::LayoutSet;
 
 /// First retry after a failed call; doubled per failure in a row.
 pub const RETRY_MIN: Duration = Duration::from_secs(1);
-/// Longest retry wait.
-pub const RETRY_MAX: Duration = Duration::from_secs(300);
+/// Longest retry wait: a minute, so a stream is read again soon after a transient outage (5xx,
+/// resets: the client's own retries are spent by then), while a lasting error (AccessDenied)
+/// is still tried and logged only once a minute. Throttling does not back off here: the
+/// request budget paces it.
+pub const RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// `RETRY_MIN × 2^(failures−1)`, at most `RETRY_MAX`.
 pub fn backoff(failures: u32) -> Duration {
@@ -160,8 +163,8 @@ mod tests {
     fn backoff_doubles_to_the_cap() {
         assert_eq!(backoff(1), Duration::from_secs(1));
         assert_eq!(backoff(2), Duration::from_secs(2));
-        assert_eq!(backoff(9), Duration::from_secs(256));
-        assert_eq!(backoff(10), RETRY_MAX);
+        assert_eq!(backoff(6), Duration::from_secs(32));
+        assert_eq!(backoff(7), RETRY_MAX);
         assert_eq!(backoff(u32::MAX), RETRY_MAX);
     }
 }
