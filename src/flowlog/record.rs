@@ -376,7 +376,7 @@ impl<'a> FlowRecord<'a> {
     #[inline(always)]
     fn split(&mut self, line: &[u8], shortcut: bool) -> Result<(), LineError> {
         let slots = self.layout.slots();
-        if shortcut && slots == DEFAULT_V2 {
+        if shortcut && self.layout.is_default_v2() {
             return self.split_default_v2(line);
         }
         let n = line.len();
