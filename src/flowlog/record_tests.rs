@@ -654,6 +654,51 @@ fn the_default_format_shortcut_agrees_with_the_general_loop() {
     assert!(checked.0 > 5_000 && checked.1 > 5_000, "{checked:?}");
 }
 
+/// A record parsed into again shows only the new line's values: a `-` does not let the
+/// previous line's value through, and a malformed line leaves no line and no values.
+#[test]
+fn parse_from_replaces_what_the_record_held() {
+    let layout = Layout::default_v2();
+    let full = b"2 123456789012 eni-0a1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1620140761 1620140821 ACCEPT OK";
+    let dashes = b"2 123456789012 eni-0a1 - - - - - - - - - - NODATA";
+    let mut rec = FlowRecord::blank(&layout);
+    rec.parse_from(full).unwrap();
+    assert_eq!(
+        summary(&rec),
+        summary(&FlowRecord::parse(&layout, full).unwrap())
+    );
+    assert_eq!(rec.srcport(), Some(443));
+    rec.parse_from(dashes).unwrap();
+    assert_eq!(
+        summary(&rec),
+        summary(&FlowRecord::parse(&layout, dashes).unwrap())
+    );
+    assert_eq!(
+        (rec.srcaddr(), rec.srcport(), rec.action()),
+        (None, None, None)
+    );
+    assert_eq!(rec.line(), std::str::from_utf8(dashes).unwrap());
+    rec.parse_from(full).unwrap();
+    let bad =
+        b"2 123456789012 eni-0a1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1620140761 1620140821 ACCEPT";
+    assert_eq!(
+        rec.parse_from(bad).unwrap_err(),
+        LineError::FieldCount {
+            expected: 14,
+            got: 13
+        }
+    );
+    assert_eq!(
+        (rec.line(), rec.srcport(), rec.log_status()),
+        ("", None, None)
+    );
+    assert_eq!(
+        rec.parse_from(b"2 \xff").unwrap_err(),
+        LineError::NotUtf8 { offset: 2 }
+    );
+    assert_eq!((rec.line(), rec.version()), ("", None));
+}
+
 /// The shortcut is taken for exactly the layouts whose columns are the default format's, in
 /// its order, however the layout was written.
 #[test]
