@@ -53,6 +53,9 @@ pub struct Layout {
     /// Per field (by `Field::index`): its column, or `NO_COLUMN`.
     col_of: [u8; FIELD_COUNT],
     max_version: u8,
+    /// The columns are the default format's, in its order: the parser's straight-line path
+    /// (decided once here rather than by comparing the columns on every line).
+    default_v2: bool,
 }
 
 /// Why a `LogFormat` string or header line is not a layout.
@@ -149,11 +152,17 @@ impl Layout {
                 }
             }
         }
+        let default_v2 = slots.len() == 14
+            && slots
+                .iter()
+                .zip(Field::ALL.iter())
+                .all(|(slot, field)| *slot == Some(*field));
         Ok(Layout {
             columns: columns.into_boxed_slice(),
             slots: slots.into_boxed_slice(),
             col_of,
             max_version,
+            default_v2,
         })
     }
 
@@ -265,6 +274,12 @@ impl Layout {
     /// Per column: the known field or `None`; what the parser dispatches on.
     pub(crate) fn slots(&self) -> &[Option<Field>] {
         &self.slots
+    }
+
+    /// The default format's 14 columns in their order (`default_v2`, or a header or format
+    /// naming the same fields).
+    pub(crate) fn is_default_v2(&self) -> bool {
+        self.default_v2
     }
 }
 

@@ -296,6 +296,51 @@ macro_rules! text_accessors {
 impl<'a> FlowRecord<'a> {
     /// See [`parse_line`].
     pub fn parse(layout: &'a Layout, line: &'a [u8]) -> Result<FlowRecord<'a>, LineError> {
+        let mut rec = FlowRecord::blank(layout);
+        rec.parse_from(line)?;
+        Ok(rec)
+    }
+
+    /// A record of `layout` holding no line yet: the place [`FlowRecord::parse_from`] fills.
+    /// Per-line code builds this where the record is used and parses into it, because a
+    /// record returned from a function is copied (most of a KiB per line showed in profiles).
+    #[inline(always)]
+    pub fn blank(layout: &'a Layout) -> FlowRecord<'a> {
+        FlowRecord {
+            line: "",
+            layout,
+            starts: [0; MAX_COLUMNS],
+            version: None,
+            srcaddr: None,
+            dstaddr: None,
+            pkt_srcaddr: None,
+            pkt_dstaddr: None,
+            srcport: None,
+            dstport: None,
+            protocol: None,
+            packets: None,
+            bytes: None,
+            start: None,
+            end: None,
+            tcp_flags: None,
+            traffic_path: None,
+            encryption_status: None,
+            action: None,
+            log_status: None,
+            ip_type: None,
+            flow_direction: None,
+        }
+    }
+
+    /// Parses `line` (see [`parse_line`]) into this record, replacing what it held. On error
+    /// the record holds no line (and no values).
+    pub fn parse_from(&mut self, line: &'a [u8]) -> Result<(), LineError> {
+        self.parse_with(line, true)
+    }
+
+    #[inline(always)]
+    fn parse_with(&mut self, line: &'a [u8], shortcut: bool) -> Result<(), LineError> {
+        self.clear();
         if u32::try_from(line.len()).is_err() {
             return Err(LineError::TooLong { len: line.len() });
         }
@@ -304,71 +349,47 @@ impl<'a> FlowRecord<'a> {
         let text = std::str::from_utf8(line).map_err(|e| LineError::NotUtf8 {
             offset: e.valid_up_to(),
         })?;
-        // One `Result` built in place and returned as is: returning `Ok(rec)` from a local
-        // would copy the record (most of a KiB) on every line.
-        let mut out = Ok(FlowRecord {
-            line: text,
-            layout,
-            starts: [0; MAX_COLUMNS],
-            version: None,
-            srcaddr: None,
-            dstaddr: None,
-            pkt_srcaddr: None,
-            pkt_dstaddr: None,
-            srcport: None,
-            dstport: None,
-            protocol: None,
-            packets: None,
-            bytes: None,
-            start: None,
-            end: None,
-            tcp_flags: None,
-            traffic_path: None,
-            encryption_status: None,
-            action: None,
-            log_status: None,
-            ip_type: None,
-            flow_direction: None,
-        });
-        if let Ok(rec) = &mut out
-            && let Err(e) = rec.split(line, true)
-        {
-            out = Err(e);
+        let parsed = self.split(line, shortcut);
+        match parsed {
+            Ok(()) => self.line = text,
+            Err(_) => self.clear(),
         }
-        out
+        parsed
+    }
+
+    /// No line and no values. Values of a previous line must not show through (`-` leaves a
+    /// value unset). The starts need no reset: a parsed line writes one for each of its
+    /// layout's columns, and only those are read. Field by field: assigning a whole record
+    /// would copy the starts.
+    #[inline(always)]
+    fn clear(&mut self) {
+        self.line = "";
+        self.version = None;
+        self.srcaddr = None;
+        self.dstaddr = None;
+        self.pkt_srcaddr = None;
+        self.pkt_dstaddr = None;
+        self.srcport = None;
+        self.dstport = None;
+        self.protocol = None;
+        self.packets = None;
+        self.bytes = None;
+        self.start = None;
+        self.end = None;
+        self.tcp_flags = None;
+        self.traffic_path = None;
+        self.encryption_status = None;
+        self.action = None;
+        self.log_status = None;
+        self.ip_type = None;
+        self.flow_direction = None;
     }
 
     /// `parse` without the default-format shortcut (tests compare the two).
     #[cfg(test)]
     fn parse_general(layout: &'a Layout, line: &'a [u8]) -> Result<FlowRecord<'a>, LineError> {
-        let text = std::str::from_utf8(line).map_err(|e| LineError::NotUtf8 {
-            offset: e.valid_up_to(),
-        })?;
-        let mut rec = FlowRecord {
-            line: text,
-            layout,
-            starts: [0; MAX_COLUMNS],
-            version: None,
-            srcaddr: None,
-            dstaddr: None,
-            pkt_srcaddr: None,
-            pkt_dstaddr: None,
-            srcport: None,
-            dstport: None,
-            protocol: None,
-            packets: None,
-            bytes: None,
-            start: None,
-            end: None,
-            tcp_flags: None,
-            traffic_path: None,
-            encryption_status: None,
-            action: None,
-            log_status: None,
-            ip_type: None,
-            flow_direction: None,
-        };
-        rec.split(line, false)?;
+        let mut rec = FlowRecord::blank(layout);
+        rec.parse_with(line, false)?;
         Ok(rec)
     }
 
@@ -376,7 +397,7 @@ impl<'a> FlowRecord<'a> {
     #[inline(always)]
     fn split(&mut self, line: &[u8], shortcut: bool) -> Result<(), LineError> {
         let slots = self.layout.slots();
-        if shortcut && slots == DEFAULT_V2 {
+        if shortcut && self.layout.is_default_v2() {
             return self.split_default_v2(line);
         }
         let n = line.len();

@@ -599,6 +599,7 @@ fn summary(r: &FlowRecord<'_>) -> String {
 fn the_default_format_shortcut_agrees_with_the_general_loop() {
     let layout = Layout::default_v2();
     assert_eq!(layout.slots(), DEFAULT_V2);
+    assert!(layout.is_default_v2());
     let files: [&[u8]; 2] = [
         fixture!("default-v2.log"),
         fixture!("aws-doc-default-v2.log"),
@@ -651,6 +652,77 @@ fn the_default_format_shortcut_agrees_with_the_general_loop() {
         }
     }
     assert!(checked.0 > 5_000 && checked.1 > 5_000, "{checked:?}");
+}
+
+/// A record parsed into again shows only the new line's values: a `-` does not let the
+/// previous line's value through, and a malformed line leaves no line and no values.
+#[test]
+fn parse_from_replaces_what_the_record_held() {
+    let layout = Layout::default_v2();
+    let full = b"2 123456789012 eni-0a1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1620140761 1620140821 ACCEPT OK";
+    let dashes = b"2 123456789012 eni-0a1 - - - - - - - - - - NODATA";
+    let mut rec = FlowRecord::blank(&layout);
+    rec.parse_from(full).unwrap();
+    assert_eq!(
+        summary(&rec),
+        summary(&FlowRecord::parse(&layout, full).unwrap())
+    );
+    assert_eq!(rec.srcport(), Some(443));
+    rec.parse_from(dashes).unwrap();
+    assert_eq!(
+        summary(&rec),
+        summary(&FlowRecord::parse(&layout, dashes).unwrap())
+    );
+    assert_eq!(
+        (rec.srcaddr(), rec.srcport(), rec.action()),
+        (None, None, None)
+    );
+    assert_eq!(rec.line(), std::str::from_utf8(dashes).unwrap());
+    rec.parse_from(full).unwrap();
+    let bad =
+        b"2 123456789012 eni-0a1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1620140761 1620140821 ACCEPT";
+    assert_eq!(
+        rec.parse_from(bad).unwrap_err(),
+        LineError::FieldCount {
+            expected: 14,
+            got: 13
+        }
+    );
+    assert_eq!(
+        (rec.line(), rec.srcport(), rec.log_status()),
+        ("", None, None)
+    );
+    assert_eq!(
+        rec.parse_from(b"2 \xff").unwrap_err(),
+        LineError::NotUtf8 { offset: 2 }
+    );
+    assert_eq!((rec.line(), rec.version()), ("", None));
+}
+
+/// The shortcut is taken for exactly the layouts whose columns are the default format's, in
+/// its order, however the layout was written.
+#[test]
+fn default_format_flag_is_the_column_list() {
+    let v2 = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets \
+              bytes start end action log-status";
+    let header = Layout::from_header_line(v2.as_bytes()).unwrap();
+    assert!(header.is_default_v2());
+    let format: String = v2
+        .split_whitespace()
+        .map(|n| format!("${{{n}}} "))
+        .collect();
+    assert!(Layout::from_log_format(&format).unwrap().is_default_v2());
+    for other in [
+        // Two columns swapped, one missing, one more (known or unknown).
+        v2.replace("srcport dstport", "dstport srcport"),
+        v2.replace(" log-status", ""),
+        format!("{v2} vpc-id"),
+        format!("{v2} x-new-field"),
+    ] {
+        let layout = Layout::from_header_line(other.as_bytes()).unwrap();
+        assert!(!layout.is_default_v2(), "{other}");
+        assert_ne!(layout.slots(), DEFAULT_V2);
+    }
 }
 
 /// The word-at-a-time number parser accepts exactly the unsigned decimals `u64::from_str`

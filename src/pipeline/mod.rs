@@ -27,7 +27,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::export::{DomainId, DomainInfo, Export, Serial};
 use crate::flowlog::layout::Layout;
-use crate::flowlog::record::parse_line;
+use crate::flowlog::record::FlowRecord;
 use crate::flowlog::stats::ParseStats;
 use crate::inventory::enrich::{EnrichTables, enrichment_for};
 use crate::inventory::ip_ranges::IpRanges;
@@ -195,14 +195,12 @@ impl Pipeline {
         }
         // Records are used where they were built (by reference): moving a parsed line or a
         // mapped record out of its `Result`/`Option` would copy most of a KiB per line.
-        let parsed = parse_line(layout, line);
-        let rec = match &parsed {
-            Ok(r) => r,
-            Err(e) => {
-                self.stats.count_malformed(source, line_no, e);
-                return LineOutcome::Malformed;
-            }
-        };
+        let mut rec = FlowRecord::blank(layout);
+        if let Err(e) = rec.parse_from(line) {
+            self.stats.count_malformed(source, line_no, &e);
+            return LineOutcome::Malformed;
+        }
+        let rec = &rec;
         self.stats.count_record(rec);
         let enrich = if self.enriching {
             enrichment_for(&self.tables, self.ranges.as_ref(), rec, enrich)
