@@ -18,25 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
-from botocore.config import Config
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from emulator_client import ACCOUNT, REGION, client  # noqa: E402
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-KEYS = ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 BUCKET = "bench-flow-logs"
 QUEUE = "bench-flow-logs"
-
-
-def client(endpoint: str, service: str):
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id=KEYS[0],
-        aws_secret_access_key=KEYS[1],
-        config=Config(s3={"addressing_style": "path"}, read_timeout=600, retries={"max_attempts": 1}),
-    )
 
 
 def main(argv: list[str]) -> int:
@@ -44,7 +30,9 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     ep, path, objects = argv[0], Path(argv[1]), int(argv[2])
-    s3, sqs = client(ep, "s3"), client(ep, "sqs")
+    # Large uploads: a long read timeout, and no retry that would upload (and notify) twice.
+    opts = {"read_timeout": 600, "retries": {"max_attempts": 1}}
+    s3, sqs = client(ep, "s3", **opts), client(ep, "sqs", **opts)
     url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     s3.create_bucket(Bucket=BUCKET)

@@ -34,12 +34,10 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
-from botocore.config import Config
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from emulator_client import ACCOUNT, REGION, client  # noqa: E402
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-KEYS = ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+RETRIES = {"max_attempts": 2}
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "flowlogs"
 
 WEB_GROUP = "demo-web-flow-logs"
@@ -53,16 +51,6 @@ WEB_SAMPLE = "default-v2.log"
 DATA_SAMPLE = "custom-v5.log"
 APP_SAMPLE = "custom-v8-reject-reason.log"
 
-
-def client(endpoint: str, service: str):
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id=KEYS[0],
-        aws_secret_access_key=KEYS[1],
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
-    )
 
 
 def sample(name: str) -> tuple[str, list[str]]:
@@ -129,7 +117,7 @@ def make_vpc(ec2, name: str, cidr: str, instance_name: str) -> dict:
 
 
 def setup(ep: str) -> dict:
-    ec2, logs, s3, sqs, kinesis = (client(ep, s) for s in ("ec2", "logs", "s3", "sqs", "kinesis"))
+    ec2, logs, s3, sqs, kinesis = (client(ep, s, retries=RETRIES) for s in ("ec2", "logs", "s3", "sqs", "kinesis"))
     role = f"arn:aws:iam::{ACCOUNT}:role/demo-flow-logs-delivery"
     web = make_vpc(ec2, "demo-web", "10.10.0.0/16", "web-1")
     data = make_vpc(ec2, "demo-data", "10.20.0.0/16", "db-1")
@@ -216,7 +204,7 @@ def put_events(logs, group: str, stream: str, lines: list[str]) -> None:
 
 def traffic(ep: str, state: dict, round_no: int) -> dict:
     """One round of sample traffic through each of the three paths; returns the flow count."""
-    logs, s3 = client(ep, "logs"), client(ep, "s3")
+    logs, s3 = client(ep, "logs", retries=RETRIES), client(ep, "s3", retries=RETRIES)
     now = int(time.time())
     vpcs = state["vpcs"]
     flows = 0
