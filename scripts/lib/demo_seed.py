@@ -89,6 +89,15 @@ def retarget(header: str, lines: list[str], vpc: dict, shift_to: int) -> tuple[l
     return out, flows
 
 
+def create_flow_log(ec2, vpc_id: str, header: str | None = None, **destination) -> str:
+    """A VPC flow log of all traffic to `destination` (CreateFlowLogs arguments), in the format
+    of `header` (a sample file's header line) when given, else the default one; its id."""
+    fmt = {"LogFormat": " ".join("${" + c + "}" for c in header.split())} if header else {}
+    return ec2.create_flow_logs(
+        ResourceIds=[vpc_id], ResourceType="VPC", TrafficType="ALL", **destination, **fmt
+    )["FlowLogIds"][0]
+
+
 def make_vpc(ec2, name: str, cidr: str, instance_name: str) -> dict:
     vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
     ec2.create_tags(Resources=[vpc], Tags=[{"Key": "Name", "Value": name}])
@@ -125,14 +134,13 @@ def setup(ep: str) -> dict:
 
     # demo-web: flow log to a log group the agent polls.
     logs.create_log_group(logGroupName=WEB_GROUP)
-    web["flow_log_id"] = ec2.create_flow_logs(
-        ResourceIds=[web["vpc_id"]],
-        ResourceType="VPC",
-        TrafficType="ALL",
+    web["flow_log_id"] = create_flow_log(
+        ec2,
+        web["vpc_id"],
         LogDestinationType="cloud-watch-logs",
         LogGroupName=WEB_GROUP,
         DeliverLogsPermissionArn=role,
-    )["FlowLogIds"][0]
+    )
 
     # demo-data: flow log to S3, notifications to SQS.
     url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
@@ -145,14 +153,9 @@ def setup(ep: str) -> dict:
         },
     )
     data_header, _ = sample(DATA_SAMPLE)
-    data["flow_log_id"] = ec2.create_flow_logs(
-        ResourceIds=[data["vpc_id"]],
-        ResourceType="VPC",
-        TrafficType="ALL",
-        LogDestinationType="s3",
-        LogDestination=f"arn:aws:s3:::{BUCKET}",
-        LogFormat=" ".join("${" + c + "}" for c in data_header.split()),
-    )["FlowLogIds"][0]
+    data["flow_log_id"] = create_flow_log(
+        ec2, data["vpc_id"], data_header, LogDestinationType="s3", LogDestination=f"arn:aws:s3:::{BUCKET}"
+    )
 
     # demo-app: flow log to a log group subscribed to a Kinesis stream.
     kinesis.create_stream(StreamName=STREAM, ShardCount=1)
@@ -166,15 +169,14 @@ def setup(ep: str) -> dict:
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/demo-cwl-to-kinesis",
     )
     app_header, _ = sample(APP_SAMPLE)
-    app["flow_log_id"] = ec2.create_flow_logs(
-        ResourceIds=[app["vpc_id"]],
-        ResourceType="VPC",
-        TrafficType="ALL",
+    app["flow_log_id"] = create_flow_log(
+        ec2,
+        app["vpc_id"],
+        app_header,
         LogDestinationType="cloud-watch-logs",
         LogGroupName=APP_GROUP,
         DeliverLogsPermissionArn=role,
-        LogFormat=" ".join("${" + c + "}" for c in app_header.split()),
-    )["FlowLogIds"][0]
+    )
 
     state = {
         "account": ACCOUNT,

@@ -77,9 +77,6 @@ pub struct Pipeline {
     tables: EnrichTables,
     /// ip-ranges.json, when configured and read.
     ranges: Option<IpRanges>,
-    /// There is something to enrich with (an inventory or address ranges); until then lines
-    /// skip the lookups (`replay` never has either).
-    enriching: bool,
     /// An inventory was installed (saved, or from a completed refresh).
     has_inventory: bool,
 }
@@ -112,7 +109,6 @@ impl Pipeline {
             identity,
             tables: EnrichTables::default(),
             ranges: None,
-            enriching: false,
             has_inventory: false,
         }
     }
@@ -128,7 +124,6 @@ impl Pipeline {
             new_domains,
         } = apply(inv, &mut self.domains);
         self.tables = tables;
-        self.enriching = true;
         self.has_inventory = true;
         let mut reannounced = 0;
         for id in &renamed {
@@ -153,7 +148,6 @@ impl Pipeline {
     /// A new table of AWS address ranges (remote service and Region, gateway endpoints).
     pub fn install_ip_ranges(&mut self, ranges: IpRanges) {
         self.ranges = Some(ranges);
-        self.enriching = true;
     }
 
     /// An inventory was installed: records find their VPC (and its domain) through their ENI.
@@ -202,7 +196,8 @@ impl Pipeline {
         }
         let rec = &rec;
         self.stats.count_record(rec);
-        let enrich = if self.enriching {
+        // Nothing to enrich with (replay; `run` before its first inventory): no lookups.
+        let enrich = if self.has_inventory || self.ranges.is_some() {
             enrichment_for(&self.tables, self.ranges.as_ref(), rec, enrich)
         } else {
             *enrich

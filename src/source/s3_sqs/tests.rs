@@ -425,6 +425,27 @@ impl Fake {
 }
 
 /// Writes the checkpoint "to disk" and says so.
+/// Runs the input's timers from `t0` for `secs` seconds with a message held; returns the
+/// seconds after `t0` at which a visibility extension was sent.
+pub(super) fn extensions_until(
+    h: &mut Harness,
+    input: &mut S3SqsInput,
+    fake: &mut Fake,
+    t0: Instant,
+    secs: u64,
+) -> Vec<u64> {
+    let mut extended_at = Vec::new();
+    while h.now < t0 + Duration::from_secs(secs) {
+        assert!(h.run_timeout(input), "no timer while a message is held");
+        let before = fake.visibility.len();
+        fake.run(h, input);
+        if fake.visibility.len() > before {
+            extended_at.push((h.now - t0).as_secs());
+        }
+    }
+    extended_at
+}
+
 pub(super) fn save(input: &mut S3SqsInput) -> Value {
     let v = input.checkpoint();
     input.mark_saved();
@@ -709,18 +730,7 @@ fn a_slow_object_keeps_its_message_invisible() {
     fake.run(&mut h, &mut input);
     assert_eq!(fake.held.len(), 1);
     // Run the clock: the input extends at half the 300 s timeout, every time.
-    let mut extended_at = Vec::new();
-    while h.now < t0 + Duration::from_secs(700) {
-        assert!(
-            h.run_timeout(&mut input),
-            "no timer while a message is held"
-        );
-        let before = fake.visibility.len();
-        fake.run(&mut h, &mut input);
-        if fake.visibility.len() > before {
-            extended_at.push((h.now - t0).as_secs());
-        }
-    }
+    let extended_at = extensions_until(&mut h, &mut input, &mut fake, t0, 700);
     assert_eq!(extended_at, [150, 300, 450, 600]);
     assert!(
         fake.visibility

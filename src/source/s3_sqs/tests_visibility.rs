@@ -79,18 +79,7 @@ fn the_queue_visibility_timeout_is_asked_for_and_extended_at_half() {
         ["GetQueueAttributes", "ReceiveMessage max=2"]
     );
     assert_eq!(fake.held.len(), 1);
-    let mut extended_at = Vec::new();
-    while h.now < t0 + Duration::from_secs(25) {
-        assert!(
-            h.run_timeout(&mut input),
-            "no timer while a message is held"
-        );
-        let before = fake.visibility.len();
-        fake.run(&mut h, &mut input);
-        if fake.visibility.len() > before {
-            extended_at.push((h.now - t0).as_secs());
-        }
-    }
+    let extended_at = extensions_until(&mut h, &mut input, &mut fake, t0, 25);
     assert_eq!(extended_at, [6, 12, 18, 24]);
     assert!(fake.visibility.iter().all(|(_, t)| *t == 12));
 }
