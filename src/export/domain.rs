@@ -88,8 +88,8 @@ impl Domain {
         }
     }
 
-    /// Records that ENI `name` has ifIndex `index`.
-    pub fn note_interface(&mut self, index: u32, name: &str) -> Noted {
+    /// Records that ENI `name` (UTF-8) has ifIndex `index`.
+    pub fn note_interface(&mut self, index: u32, name: &[u8]) -> Noted {
         let at = match self.last {
             Some((i, at)) if i == index => Some(at),
             _ => self.pos.get(&index).copied(),
@@ -100,7 +100,7 @@ impl Domain {
                 return Noted::Known;
             };
             f.seen = true;
-            if f.name == name {
+            if f.name.as_bytes() == name {
                 return Noted::Known;
             }
             if f.collision_logged {
@@ -108,9 +108,10 @@ impl Domain {
             }
             f.collision_logged = true;
             log::warn!(
-                "synthetic ifIndex collision domain={} if_index={index} kept={} other={name}",
+                "synthetic ifIndex collision domain={} if_index={index} kept={} other={}",
                 self.id.0,
-                f.name
+                f.name,
+                String::from_utf8_lossy(name)
             );
             return Noted::Collision;
         }
@@ -120,7 +121,7 @@ impl Domain {
         let at = self.ifaces.len();
         self.ifaces.push(Iface {
             index,
-            name: name.to_string(),
+            name: String::from_utf8_lossy(name).into_owned(),
             seen: true,
             collision_logged: false,
         });
@@ -147,29 +148,29 @@ mod tests {
     #[test]
     fn notes_prunes_and_detects_collisions() {
         let mut d = Domain::new(DomainId(1), DomainInfo::default());
-        assert_eq!(d.note_interface(5, "eni-a"), Noted::New);
-        assert_eq!(d.note_interface(5, "eni-a"), Noted::Known);
-        assert_eq!(d.note_interface(6, "eni-b"), Noted::New);
-        assert_eq!(d.note_interface(5, "eni-z"), Noted::Collision);
+        assert_eq!(d.note_interface(5, b"eni-a"), Noted::New);
+        assert_eq!(d.note_interface(5, b"eni-a"), Noted::Known);
+        assert_eq!(d.note_interface(6, b"eni-b"), Noted::New);
+        assert_eq!(d.note_interface(5, b"eni-z"), Noted::Collision);
         assert_eq!(d.ifaces[0].name, "eni-a", "the first name is kept");
         d.prune(); // both seen
         assert_eq!(d.ifaces.len(), 2);
-        assert_eq!(d.note_interface(6, "eni-b"), Noted::Known);
+        assert_eq!(d.note_interface(6, b"eni-b"), Noted::Known);
         d.prune(); // only eni-b seen in this period
         assert_eq!(
             d.ifaces.iter().map(|f| f.index).collect::<Vec<_>>(),
             vec![6]
         );
-        assert_eq!(d.note_interface(5, "eni-a"), Noted::New);
-        assert_eq!(d.note_interface(6, "eni-b"), Noted::Known);
+        assert_eq!(d.note_interface(5, b"eni-a"), Noted::New);
+        assert_eq!(d.note_interface(6, b"eni-b"), Noted::Known);
     }
 
     #[test]
     fn list_is_bounded() {
         let mut d = Domain::new(DomainId(1), DomainInfo::default());
         for i in 0..MAX_INTERFACES as u32 {
-            assert_eq!(d.note_interface(i + 1, "eni"), Noted::New);
+            assert_eq!(d.note_interface(i + 1, b"eni"), Noted::New);
         }
-        assert_eq!(d.note_interface(0, "eni-x"), Noted::Full);
+        assert_eq!(d.note_interface(0, b"eni-x"), Noted::Full);
     }
 }

@@ -47,10 +47,12 @@ use super::{
     Backpressure, CollectorId, DomainId, DomainInfo, DomainStats, ExportConfig, ExportError,
     ExportStats, MAX_MESSAGE_SIZE, MIN_MESSAGE_SIZE, Serial, Transmit,
 };
+use crate::ipfix::data_record::DataRecord;
+#[cfg(test)]
 use crate::ipfix::record::ExportRecord;
 use crate::ipfix::template::{FieldMask, TemplateCache, TemplateIdx};
 use crate::ipfix::wire::{MESSAGE_HEADER_LEN, SET_HEADER_LEN};
-use crate::ipfix::writer::{encode_domain_name, encode_fields, encode_interface_name, export_time};
+use crate::ipfix::writer::{encode_domain_name, encode_interface_name, export_time};
 
 /// The export engine. See the module doc.
 #[derive(Debug)]
@@ -180,10 +182,10 @@ impl Export {
     /// Queues one flow record for every collector in `domain` (declared with `set_domain`, or
     /// created unnamed). `Ok(serial)` also for a record that was dropped because it cannot be
     /// sent at all (counted in `stats`): it has nothing left to deliver.
-    pub fn push(
+    pub fn push<R: DataRecord + ?Sized>(
         &mut self,
         domain: DomainId,
-        rec: &ExportRecord<'_>,
+        rec: &R,
         now: Instant,
         wall: SystemTime,
     ) -> Result<Serial, Backpressure> {
@@ -238,12 +240,12 @@ impl Export {
             },
         };
         let keys = self.templates.get(idx).map_or(&[][..], |t| &t.keys[..]);
-        let Ok(len) = encode_fields(rec, keys, default_exporter, &mut self.scratch) else {
+        let Ok(len) = rec.encode_fields(keys, default_exporter, &mut self.scratch) else {
             self.count_too_large(domain);
             return Ok(Serial(serial));
         };
         if self.cfg.name_interfaces
-            && let (Some(name), Some(ix)) = (rec.interface_name, rec.if_index())
+            && let Some((ix, name)) = rec.interface()
             && dom.note_interface(ix, name) == Noted::Full
         {
             self.stats.interfaces_unnamed += 1;

@@ -14,5 +14,8 @@ pub mod stats;
 pub use fields::{FIELD_COUNT, Field, FieldKind};
 pub use layout::{Column, Layout, LayoutError, MAX_COLUMNS};
 pub use lines::{DEFAULT_CAPACITY, Line, LineReader, LineTooLong, ReadError};
-pub use record::{Action, FlowDirection, FlowRecord, IpType, LineError, LogStatus, parse_line};
+pub use record::{
+    Action, DefaultV2Flow, FlowDirection, FlowRecord, IpType, LineError, LogStatus,
+    parse_default_v2_flow, parse_line,
+};
 pub use stats::{MalformedLine, ParseStats};

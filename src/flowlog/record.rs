@@ -746,8 +746,11 @@ fn token_end(line: &[u8], mut i: usize) -> usize {
     i
 }
 
+#[path = "record_direct.rs"]
+pub(crate) mod direct;
 #[path = "record_values.rs"]
 mod values;
+pub use direct::{DefaultV2Flow, parse_default_v2_flow};
 use values::{parse_addr_at, parse_u8_at, parse_u16_at, parse_u64_at};
 #[cfg(test)]
 use values::{parse_ipv4, parse_ipv4_at, parse_u64};

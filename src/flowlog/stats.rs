@@ -66,6 +66,12 @@ impl ParseStats {
         }
     }
 
+    /// A record known to be a flow (`log-status` `OK`), without its `FlowRecord`.
+    pub fn count_flow(&mut self) {
+        self.lines += 1;
+        self.records += 1;
+    }
+
     pub fn count_header(&mut self) {
         self.lines += 1;
         self.header_lines += 1;

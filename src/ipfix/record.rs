@@ -267,12 +267,12 @@ impl<'a> ExportRecord<'a> {
 /// tools. Collisions are possible (birthday bound: ~1 % at 6 500 ENIs in one VPC); the exporter
 /// logs one when two ENIs of a domain share a number, and interfaceName (82) in every record
 /// stays authoritative.
-pub fn synthetic_if_index(eni_id: &str) -> u32 {
+pub fn synthetic_if_index(eni_id: impl AsRef<[u8]>) -> u32 {
     // FNV-1a 32-bit parameters (draft-eastlake-fnv, "FNV-1a"): offset basis and prime.
     const OFFSET_BASIS: u32 = 0x811c_9dc5;
     const PRIME: u32 = 0x0100_0193;
     let mut h = OFFSET_BASIS;
-    for b in eni_id.bytes() {
+    for &b in eni_id.as_ref() {
         h ^= u32::from(b);
         h = h.wrapping_mul(PRIME);
     }
@@ -402,7 +402,7 @@ pub(crate) mod tests {
         assert_eq!(synthetic_if_index("a"), 0xe40c_292c & 0x7fff_ffff);
         assert_eq!(synthetic_if_index("foobar"), 0xbf9c_f968 & 0x7fff_ffff);
         for i in 0..10_000 {
-            let x = synthetic_if_index(&format!("eni-{i:017x}"));
+            let x = synthetic_if_index(format!("eni-{i:017x}"));
             assert!(x != 0 && x < 0x8000_0000);
         }
     }

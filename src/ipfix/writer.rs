@@ -72,12 +72,23 @@ pub fn truncate_utf8(s: &str, max: usize) -> &str {
 }
 
 /// A bounds-checked writer over a byte slice.
-struct Cursor<'a> {
+pub(super) struct Cursor<'a> {
     buf: &'a mut [u8],
     pos: usize,
 }
 
-impl Cursor<'_> {
+impl<'a> Cursor<'a> {
+    #[inline(always)]
+    pub(super) fn new(buf: &'a mut [u8]) -> Cursor<'a> {
+        Cursor { buf, pos: 0 }
+    }
+
+    /// Octets written.
+    #[inline(always)]
+    pub(super) fn pos(&self) -> usize {
+        self.pos
+    }
+
     #[inline]
     fn put(&mut self, b: &[u8]) -> Result<(), Full> {
         let end = self.pos + b.len();
@@ -91,7 +102,7 @@ impl Cursor<'_> {
 
     /// A fixed-size part: one store instead of a `memcpy` call.
     #[inline(always)]
-    fn put_array<const N: usize>(&mut self, b: [u8; N]) -> Result<(), Full> {
+    pub(super) fn put_array<const N: usize>(&mut self, b: [u8; N]) -> Result<(), Full> {
         let end = self.pos + N;
         let dst: &mut [u8; N] = self
             .buf
@@ -106,7 +117,7 @@ impl Cursor<'_> {
     /// An unsigned integer in the element's `len` octets (RFC 7011 §6.2 reduced size; `len`
     /// is a constant of the element table, so this folds to one store). Absent: zeros.
     #[inline(always)]
-    fn put_uint(&mut self, v: Option<u64>, len: u16) -> Result<(), Full> {
+    pub(super) fn put_uint(&mut self, v: Option<u64>, len: u16) -> Result<(), Full> {
         let b = v.unwrap_or(0).to_be_bytes();
         match len {
             1 => self.put_array([b[7]]),
@@ -121,8 +132,22 @@ impl Cursor<'_> {
     }
 
     #[inline]
-    fn put_str(&mut self, s: &str) -> Result<(), Full> {
+    pub(super) fn put_str(&mut self, s: &str) -> Result<(), Full> {
         let s = truncate_utf8(s, MAX_VARLEN).as_bytes();
+        if s.len() < LONG_VARLEN {
+            self.put_array([s.len() as u8])?;
+        } else {
+            let l = (s.len() as u16).to_be_bytes();
+            self.put_array([255, l[0], l[1]])?;
+        }
+        self.put(s)
+    }
+
+    /// A string field of ASCII bytes (a longer one than a field can carry is cut: any cut of
+    /// ASCII is a character boundary).
+    #[inline]
+    pub(super) fn put_ascii(&mut self, s: &[u8]) -> Result<(), Full> {
+        let s = s.get(..MAX_VARLEN).unwrap_or(s);
         if s.len() < LONG_VARLEN {
             self.put_array([s.len() as u8])?;
         } else {
@@ -134,7 +159,7 @@ impl Cursor<'_> {
 
     /// A string field; absent (a mask from another record): an empty value.
     #[inline(always)]
-    fn put_opt_str(&mut self, s: Option<&str>) -> Result<(), Full> {
+    pub(super) fn put_opt_str(&mut self, s: Option<&str>) -> Result<(), Full> {
         match s {
             Some(s) => self.put_str(s),
             None => self.put_array([0]),
@@ -142,7 +167,7 @@ impl Cursor<'_> {
     }
 
     #[inline(always)]
-    fn put_v4(&mut self, a: Option<IpAddr>) -> Result<(), Full> {
+    pub(super) fn put_v4(&mut self, a: Option<IpAddr>) -> Result<(), Full> {
         match a {
             Some(IpAddr::V4(a)) => self.put_array(a.octets()),
             _ => self.put_array([0; 4]),
@@ -150,14 +175,14 @@ impl Cursor<'_> {
     }
 
     #[inline(always)]
-    fn put_v6(&mut self, a: Option<IpAddr>) -> Result<(), Full> {
+    pub(super) fn put_v6(&mut self, a: Option<IpAddr>) -> Result<(), Full> {
         match a {
             Some(IpAddr::V6(a)) => self.put_array(a.octets()),
             _ => self.put_array([0; 16]),
         }
     }
 
-    fn zeros(&mut self, n: usize) -> Result<(), Full> {
+    pub(super) fn zeros(&mut self, n: usize) -> Result<(), Full> {
         let end = self.pos + n;
         self.buf.get_mut(self.pos..end).ok_or(Full)?.fill(0);
         self.pos = end;
@@ -167,7 +192,7 @@ impl Cursor<'_> {
 
 /// The Field Length of an element (a constant: `ELEMENTS` is an immutable static).
 #[inline(always)]
-fn len_of(key: IeKey) -> u16 {
+pub(super) fn len_of(key: IeKey) -> u16 {
     ELEMENTS[key as usize].len
 }
 

@@ -30,11 +30,11 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::flowlog::{Action, Field, FlowDirection, FlowRecord, IpType};
-use crate::ipfix::ExportRecord;
+use crate::flowlog::{Action, DefaultV2Flow, Field, FlowDirection, FlowRecord, IpType};
 use crate::ipfix::record::{
     DIRECTION_EGRESS, DIRECTION_INGRESS, FORWARDING_ACCEPT, FORWARDING_REJECT, synthetic_if_index,
 };
+use crate::ipfix::{BasicRecord, ExportRecord};
 
 /// trafficPath sent for a `traffic-path` of `-` (every ingress record, spec.md §A.3): 0 is not a
 /// path code (they are 1–8), spec.md §F.7 "0 = `-`".
@@ -212,6 +212,38 @@ pub fn export_record<'a>(
         availability_zone: enrich.availability_zone,
         remote_aws_region: enrich.remote_aws_region,
     })
+}
+
+/// The direct path's mapping (`Pipeline::handle_line`): a default-format `OK` IPv4 flow with
+/// nothing to enrich it, mapped as [`export_record`] maps the same line — addresses, ports,
+/// protocol, counters, times in ms, forwardingStatus, ipVersion 4, the ENI in interfaceName
+/// and its ifIndex in ingressInterface (no `flow-direction`: see [`export_record`]), the
+/// account, and the domain's exporter address.
+#[inline]
+pub fn basic_record<'a>(
+    flow: &DefaultV2Flow<'a>,
+    exporter_ipv4: Option<Ipv4Addr>,
+) -> BasicRecord<'a> {
+    BasicRecord {
+        src_addr: flow.srcaddr,
+        dst_addr: flow.dstaddr,
+        src_port: flow.srcport,
+        dst_port: flow.dstport,
+        protocol: flow.protocol,
+        packets: flow.packets,
+        bytes: flow.bytes,
+        // `parse_default_v2_flow` takes only seconds whose milliseconds fit.
+        start_ms: flow.start.saturating_mul(1000),
+        end_ms: flow.end.saturating_mul(1000),
+        forwarding_status: match flow.action {
+            Action::Accept => FORWARDING_ACCEPT,
+            Action::Reject => FORWARDING_REJECT,
+        },
+        interface_name: flow.interface_id,
+        if_index: synthetic_if_index(flow.interface_id),
+        account_id: flow.account_id,
+        exporter_ipv4,
+    }
 }
 
 /// A string field: `None` when the layout lacks it, `Some("")` for `-`, else the token.

@@ -27,14 +27,15 @@ use std::time::{Instant, SystemTime};
 
 use crate::export::{DomainId, DomainInfo, Export, Serial};
 use crate::flowlog::layout::Layout;
-use crate::flowlog::record::FlowRecord;
+use crate::flowlog::record::{FlowRecord, parse_default_v2_flow};
 use crate::flowlog::stats::ParseStats;
 use crate::inventory::enrich::{EnrichTables, enrichment_for};
 use crate::inventory::ip_ranges::IpRanges;
 use crate::inventory::model::Inventory;
 use crate::inventory::refresh::{Applied, apply};
+use crate::ipfix::DataRecord;
 use domains::{Domain, DomainTable};
-use map::{Enrichment, export_record};
+use map::{Enrichment, basic_record, export_record};
 
 /// What became of one line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +80,8 @@ pub struct Pipeline {
     ranges: Option<IpRanges>,
     /// An inventory was installed (saved, or from a completed refresh).
     has_inventory: bool,
+    /// Default-format lines may take the direct path (see `handle_line`).
+    direct: bool,
 }
 
 /// The domains already declared to the export engine, and in `Bind` mode the address each
@@ -110,6 +113,7 @@ impl Pipeline {
             tables: EnrichTables::default(),
             ranges: None,
             has_inventory: false,
+            direct: true,
         }
     }
 
@@ -178,19 +182,43 @@ impl Pipeline {
         now: Instant,
         wall: SystemTime,
     ) -> LineOutcome {
+        // The direct path: a default-format OK IPv4 flow with nothing to enrich it (replay,
+        // `run` before its first inventory) goes from the line to its encoded record without
+        // a `FlowRecord` or an `ExportRecord`. Any other line, and any line it does not take,
+        // goes the general way; both send the same bytes (tests compare them).
+        if self.direct
+            && layout.is_default_v2()
+            && !self.has_inventory
+            && self.ranges.is_none()
+            && *enrich == Enrichment::default()
+            && let Some(flow) = parse_default_v2_flow(line.bytes)
+        {
+            self.stats.count_flow();
+            let (domain_id, exporter_ip) = self.declare_domain(None);
+            let record = basic_record(&flow, record_exporter(self.identity, exporter_ip));
+            return push(
+                &mut self.export,
+                &mut self.stats,
+                domain_id,
+                &record,
+                line,
+                now,
+                wall,
+            );
+        }
         let SourceLine {
             source,
             number: line_no,
-            bytes: line,
+            bytes,
         } = line;
-        if line.iter().all(u8::is_ascii_whitespace) {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
             self.stats.count_blank();
             return LineOutcome::Counted;
         }
         // Records are used where they were built (by reference): moving a parsed line or a
         // mapped record out of its `Result`/`Option` would copy most of a KiB per line.
         let mut rec = FlowRecord::blank(layout);
-        if let Err(e) = rec.parse_from(line) {
+        if let Err(e) = rec.parse_from(bytes) {
             self.stats.count_malformed(source, line_no, &e);
             return LineOutcome::Malformed;
         }
@@ -202,53 +230,116 @@ impl Pipeline {
         } else {
             *enrich
         };
-        let vpc = rec.vpc_id().or(enrich.vpc_id);
-        let domain = self.domains.resolve(vpc);
-        let (domain_id, exporter_ip) = (domain.id, domain.exporter_ipv4);
-        if self.binds.last_declared != Some(domain_id)
-            && !self.binds.declared.contains_key(&domain_id.0)
-        {
-            let info = domain_info(domain, self.identity);
-            self.export.set_domain(domain_id, info);
-            let bind = match self.identity {
-                Identity::Bind => exporter_ip,
-                Identity::Element => None,
-            };
-            if let Some(ip) = bind {
-                self.binds.new.push(ip);
-            }
-            self.binds.declared.insert(domain_id.0, bind);
-        }
-        self.binds.last_declared = Some(domain_id);
+        let (domain_id, exporter_ip) = declare_domain(
+            &mut self.domains,
+            &mut self.export,
+            &mut self.binds,
+            self.identity,
+            rec.vpc_id().or(enrich.vpc_id),
+        );
         let enrich = Enrichment {
-            exporter_ipv4: match self.identity {
-                Identity::Element => exporter_ip,
-                Identity::Bind => None,
-            },
+            exporter_ipv4: record_exporter(self.identity, exporter_ip),
             ..enrich
         };
         let mapped = export_record(rec, &enrich);
         let Some(record) = &mapped else {
             return LineOutcome::Counted;
         };
-        match self.export.push(domain_id, record, now, wall) {
-            Ok(serial) => LineOutcome::Exported(serial),
-            // The caller checked `can_accept`; a refusal here is a caller bug, and dropping
-            // would lose a record, so count it loudly as malformed-by-us instead of silently.
-            Err(_) => {
-                self.stats.count_malformed(
-                    source,
-                    line_no,
-                    &"export refused the record (backpressure ignored)",
-                );
-                LineOutcome::Malformed
-            }
-        }
+        push(
+            &mut self.export,
+            &mut self.stats,
+            domain_id,
+            record,
+            line,
+            now,
+            wall,
+        )
+    }
+
+    /// Compare the direct path with the general one (tests, benchmarks): `false` sends every
+    /// line the general way.
+    pub fn use_direct_path(&mut self, on: bool) {
+        self.direct = on;
+    }
+
+    #[inline]
+    fn declare_domain(&mut self, vpc: Option<&str>) -> (DomainId, Option<Ipv4Addr>) {
+        declare_domain(
+            &mut self.domains,
+            &mut self.export,
+            &mut self.binds,
+            self.identity,
+            vpc,
+        )
     }
 
     /// `Bind` mode: an exporter address seen for the first time, for the driver to open a socket.
     pub fn poll_new_bind_address(&mut self) -> Option<Ipv4Addr> {
         self.binds.new.pop()
+    }
+}
+
+/// The observation domain of a record of `vpc` (the default domain when unknown), declared
+/// to the export engine the first time: (id, exporter address). Free of `Pipeline` so it can
+/// run while the record borrows the pipeline's enrichment tables.
+#[inline]
+fn declare_domain(
+    domains: &mut DomainTable,
+    export: &mut Export,
+    binds: &mut Binds,
+    identity: Identity,
+    vpc: Option<&str>,
+) -> (DomainId, Option<Ipv4Addr>) {
+    let domain = domains.resolve(vpc);
+    let (domain_id, exporter_ip) = (domain.id, domain.exporter_ipv4);
+    if binds.last_declared != Some(domain_id) && !binds.declared.contains_key(&domain_id.0) {
+        export.set_domain(domain_id, domain_info(domain, identity));
+        let bind = match identity {
+            Identity::Bind => exporter_ip,
+            Identity::Element => None,
+        };
+        if let Some(ip) = bind {
+            binds.new.push(ip);
+        }
+        binds.declared.insert(domain_id.0, bind);
+    }
+    binds.last_declared = Some(domain_id);
+    (domain_id, exporter_ip)
+}
+
+/// exporterIPv4Address carried in each record: the domain's in `Element` mode; in `Bind` mode
+/// the source address says it.
+#[inline]
+fn record_exporter(identity: Identity, exporter_ip: Option<Ipv4Addr>) -> Option<Ipv4Addr> {
+    match identity {
+        Identity::Element => exporter_ip,
+        Identity::Bind => None,
+    }
+}
+
+/// Pushes one mapped record of `line`.
+#[inline]
+fn push<R: DataRecord>(
+    export: &mut Export,
+    stats: &mut ParseStats,
+    domain_id: DomainId,
+    record: &R,
+    line: SourceLine<'_>,
+    now: Instant,
+    wall: SystemTime,
+) -> LineOutcome {
+    match export.push(domain_id, record, now, wall) {
+        Ok(serial) => LineOutcome::Exported(serial),
+        // The caller checked `can_accept`; a refusal here is a caller bug, and dropping would
+        // lose a record, so count it loudly as malformed-by-us instead of silently.
+        Err(_) => {
+            stats.count_malformed(
+                line.source,
+                line.number,
+                &"export refused the record (backpressure ignored)",
+            );
+            LineOutcome::Malformed
+        }
     }
 }
 
@@ -279,3 +370,5 @@ fn domain_info(domain: &Domain, identity: Identity) -> DomainInfo {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_direct;
