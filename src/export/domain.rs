@@ -59,14 +59,18 @@ pub(crate) enum Noted {
     Full,
 }
 
+/// Slots of `Domain::recent`.
+const RECENT: usize = 64;
+
 #[derive(Debug)]
 pub(crate) struct Domain {
     pub id: DomainId,
     pub info: DomainInfo,
     pub ifaces: Vec<Iface>,
     pos: HashMap<u32, usize, BuildHasherDefault<IfIndexHasher>>,
-    /// The last ifIndex looked up and its position: consecutive records of one ENI skip the map.
-    last: Option<(u32, usize)>,
+    /// Recently looked-up ifIndexes and their positions, by the index's low bits (ifIndexes
+    /// are hashes, and never 0, which marks an empty slot): most records skip the map.
+    recent: Box<[(u32, u32); RECENT]>,
     pub refresh_at: Option<Instant>,
     /// Records arrived since the last refresh.
     pub active: bool,
@@ -81,21 +85,29 @@ impl Domain {
             info,
             ifaces: Vec::new(),
             pos: HashMap::default(),
-            last: None,
+            recent: Box::new([(0, 0); RECENT]),
             refresh_at: None,
             active: false,
             stale: false,
         }
     }
 
+    #[inline]
+    fn remember(&mut self, slot: usize, index: u32, at: usize) {
+        if let (Some(r), Ok(at)) = (self.recent.get_mut(slot), u32::try_from(at)) {
+            *r = (index, at);
+        }
+    }
+
     /// Records that ENI `name` (UTF-8) has ifIndex `index`.
     pub fn note_interface(&mut self, index: u32, name: &[u8]) -> Noted {
-        let at = match self.last {
-            Some((i, at)) if i == index => Some(at),
+        let slot = index as usize % RECENT;
+        let at = match self.recent.get(slot) {
+            Some(&(i, at)) if i == index => Some(at as usize),
             _ => self.pos.get(&index).copied(),
         };
         if let Some(at) = at {
-            self.last = Some((index, at));
+            self.remember(slot, index, at);
             let Some(f) = self.ifaces.get_mut(at) else {
                 return Noted::Known;
             };
@@ -126,7 +138,7 @@ impl Domain {
             collision_logged: false,
         });
         self.pos.insert(index, at);
-        self.last = Some((index, at));
+        self.remember(slot, index, at);
         Noted::New
     }
 
@@ -137,7 +149,7 @@ impl Domain {
         self.pos.clear();
         self.pos
             .extend(self.ifaces.iter().enumerate().map(|(i, f)| (f.index, i)));
-        self.last = None;
+        self.recent.fill((0, 0));
     }
 }
 

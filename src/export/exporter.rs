@@ -240,7 +240,7 @@ impl Export {
             },
         };
         let keys = self.templates.get(idx).map_or(&[][..], |t| &t.keys[..]);
-        let Ok(len) = rec.encode_fields(keys, default_exporter, &mut self.scratch) else {
+        let Ok(len) = rec.encode_fields(mask, keys, default_exporter, &mut self.scratch) else {
             self.count_too_large(domain);
             return Ok(Serial(serial));
         };

@@ -222,7 +222,18 @@ impl Layout {
     /// True for a line made only of field names, with at least one known field: the header of
     /// an S3 object rather than a record. Values such as `-`, numbers, addresses, `ACCEPT` or
     /// `OK` are not name-shaped, and name-shaped values (`vpc-…`, `unknown`) are not field names.
+    #[inline]
     pub fn is_header_line(line: &[u8]) -> bool {
+        // Every line of a file is asked: a record starts with a digit (its version) or `-`,
+        // which no field name does, so most lines stop here.
+        match line.first() {
+            Some(b) if b.is_ascii_digit() || *b == b'-' => false,
+            Some(_) => Layout::is_header_tokens(line),
+            None => false,
+        }
+    }
+
+    fn is_header_tokens(line: &[u8]) -> bool {
         let mut any_known = false;
         for token in tokens(line) {
             if !is_field_name_syntax(token) {

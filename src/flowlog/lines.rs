@@ -241,6 +241,11 @@ impl LineReader {
         }
         while used < raw.len() {
             if self.end == self.limit() {
+                if self.end - self.start >= self.capacity {
+                    // Full of unread lines: moving them would make no room (the limit moves
+                    // with them), only copy up to `capacity` bytes.
+                    break;
+                }
                 self.compact();
             }
             let rest = raw.get(used..).unwrap_or_default();

@@ -19,7 +19,7 @@
 use core::net::Ipv4Addr;
 
 use super::Action;
-use super::values::{parse_ipv4_at, parse_u8_at, parse_u16_at, parse_u64_at};
+use super::values::{digits_value, parse_ipv4_at};
 
 /// The values of one default-format line that [`parse_default_v2_flow`] took. `version` is
 /// read (it must be a number, as the general parser requires) but not kept: nothing maps it.
@@ -45,11 +45,6 @@ pub struct DefaultV2Flow<'a> {
 
 /// Largest `start`/`end` whose milliseconds fit in a u64 (the mapping multiplies by 1000).
 const MAX_SECONDS: u64 = u64::MAX / 1000;
-/// Longest line the direct path reads (its separator bitmap has this many bits). A default
-/// line with IPv4 addresses is at most about 160 bytes, most are near 110.
-const MAX_LINE: usize = 256;
-/// Values in a default-format line.
-const VALUES: usize = 14;
 
 const LO: u64 = u64::from_le_bytes([0x01; 8]);
 const HI: u64 = u64::from_le_bytes([0x80; 8]);
@@ -57,46 +52,36 @@ const HI: u64 = u64::from_le_bytes([0x80; 8]);
 /// Reads `line` if it is a default-format `OK` IPv4 flow written the way AWS writes one (see
 /// the module doc); `None` means "use the general parser", never "malformed".
 ///
-/// One pass over the line, eight bytes at a time, finds every byte below 0x21 (a separator,
-/// or a byte that makes the line unusual) and every byte above 0x7f; the thirteen separators
-/// are then read off the bitmap, and each value is converted by the general parser's readers.
+/// Each value ends at the first byte below 0x21 or above 0x7f, found eight bytes at a time;
+/// that byte must be one space (or the end of the line, after the last value), so a line with
+/// a tab, a `\r`, a control byte, a non-ASCII byte or an empty value goes the general way.
+/// Each value is then converted by the general parser's readers.
 #[inline]
 pub fn parse_default_v2_flow(line: &[u8]) -> Option<DefaultV2Flow<'_>> {
-    let ends = value_ends(line)?;
-    // Value `k` is `line[start(k)..ends[k]]`; an empty one (two spaces, a leading space) is
-    // rejected by its reader.
-    let start = |k: usize| if k == 0 { 0 } else { ends[k - 1] + 1 };
-    let span = |k: usize| (start(k), ends[k]);
-    let (s, e) = span(0);
-    parse_u8_at(line, s, e)?; // version
-    let account_id = text(line, span(1))?;
-    let interface_id = text(line, span(2))?;
-    let (s, e) = span(3);
+    let mut v = Values { line, at: 0 };
+    v.number(3).filter(|&n| n <= u64::from(u8::MAX))?; // version
+    let account_id = text(line, v.next()?)?;
+    let interface_id = text(line, v.next()?)?;
+    let (s, e) = v.next()?;
     let srcaddr = parse_ipv4_at(line, s, e)?;
-    let (s, e) = span(4);
+    let (s, e) = v.next()?;
     let dstaddr = parse_ipv4_at(line, s, e)?;
-    let (s, e) = span(5);
-    let srcport = parse_u16_at(line, s, e)?;
-    let (s, e) = span(6);
-    let dstport = parse_u16_at(line, s, e)?;
-    let (s, e) = span(7);
-    let protocol = parse_u8_at(line, s, e)?;
-    let (s, e) = span(8);
-    let packets = parse_u64_at(line, s, e)?;
-    let (s, e) = span(9);
-    let bytes = parse_u64_at(line, s, e)?;
-    let (s, e) = span(10);
-    let start_s = parse_u64_at(line, s, e).filter(|&v| v <= MAX_SECONDS)?;
-    let (s, e) = span(11);
-    let end_s = parse_u64_at(line, s, e).filter(|&v| v <= MAX_SECONDS)?;
-    let (s, e) = span(12);
+    let srcport = u16::try_from(v.number(5)?).ok()?;
+    let dstport = u16::try_from(v.number(5)?).ok()?;
+    let protocol = u8::try_from(v.number(3)?).ok()?;
+    let packets = v.number(16)?;
+    let bytes = v.number(16)?;
+    let start = v.number(16).filter(|&t| t <= MAX_SECONDS)?;
+    let end = v.number(16).filter(|&t| t <= MAX_SECONDS)?;
+    let (s, e) = v.next()?;
     let action = match line.get(s..e)? {
         b"ACCEPT" => Action::Accept,
         b"REJECT" => Action::Reject,
         _ => return None,
     };
-    let (s, e) = span(13);
-    if line.get(s..e)? != b"OK" {
+    // The last value: it must end the line.
+    let (s, e) = v.next()?;
+    if e != line.len() || line.get(s..e)? != b"OK" {
         return None;
     }
     Some(DefaultV2Flow {
@@ -109,64 +94,110 @@ pub fn parse_default_v2_flow(line: &[u8]) -> Option<DefaultV2Flow<'_>> {
         protocol,
         packets,
         bytes,
-        start: start_s,
-        end: end_s,
+        start,
+        end,
         action,
     })
 }
 
-/// Where each of the 14 values ends (the last one at the end of the line), if the line is
-/// short enough, all printable ASCII but for its separators, and those are exactly thirteen
-/// single spaces (`\t`, `\r` or any other control byte sends the line the general way).
-#[inline(always)]
-fn value_ends(line: &[u8]) -> Option<[usize; VALUES]> {
-    if line.len() > MAX_LINE {
-        return None;
-    }
-    let mut ends = [line.len(); VALUES];
-    let mut found = 0;
-    let mut unusual = 0u64;
-    for (w, chunk) in line.chunks(8).enumerate() {
-        let x = word(chunk);
-        // Exact per byte (no carry crosses a byte): high bit set where the byte is < 0x21.
-        let below = !(((x & !HI) + LO * (0x80 - 0x21)) | x) & HI;
-        let spaces = zero_bytes(x ^ (LO * u64::from(b' ')));
-        // A byte < 0x21 that is not a space, or a byte ≥ 0x80.
-        unusual |= (below ^ spaces) | (x & HI);
-        let mut m = spaces;
-        while m != 0 {
-            let at = w * 8 + (m.trailing_zeros() / 8) as usize;
-            *ends.get_mut(found)? = at;
-            found += 1;
-            m &= m - 1;
-        }
-    }
-    // Thirteen separators: the fourteenth value ends at the end of the line (where `ends`
-    // already says it does).
-    (unusual == 0 && found == VALUES - 1).then_some(ends)
+/// The values of a line, one after the other.
+struct Values<'a> {
+    line: &'a [u8],
+    /// Where the next value starts.
+    at: usize,
 }
 
-/// Up to eight bytes as a little-endian word; a short last chunk is padded with `A`, which is
-/// neither a separator nor unusual.
+impl Values<'_> {
+    /// The next value's `(start, end)`: it ends at the first byte that is not printable ASCII,
+    /// which must be a space (the next value starts after it) or the end of the line.
+    #[inline(always)]
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let line = self.line;
+        let start = self.at;
+        let mut p = start;
+        let end = loop {
+            let x = word_at(line, p);
+            // Exact per byte (no carry crosses a byte): high bit set where the byte is below
+            // 0x21 or above 0x7f.
+            let stop = (!(((x & !HI) + LO * (0x80 - 0x21)) | x) | x) & HI;
+            if stop != 0 {
+                break (p + (stop.trailing_zeros() / 8) as usize).min(line.len());
+            }
+            p += 8;
+        };
+        if end < line.len() && line.get(end) != Some(&b' ') {
+            return None;
+        }
+        self.at = end + 1;
+        Some((start, end))
+    }
+}
+
+impl Values<'_> {
+    /// The next value as an unsigned decimal of 1 to `max` (≤ 16) digits, followed by one
+    /// space or the end of the line. The digits are found and converted from the same words
+    /// (`record_values::digits_value`, the general parser's conversion); a longer number goes
+    /// the general way (it takes up to 20 digits).
+    #[inline(always)]
+    fn number(&mut self, max: usize) -> Option<u64> {
+        let (high, n) = self.digits(self.at)?;
+        if n < 8 {
+            return self.number_end(n, max, high);
+        }
+        // Sixteen digits at most: a seventeenth is no separator (`number_end` declines).
+        let (low, m) = self.digits(self.at + 8)?;
+        let value = high * 10u64.pow(m as u32) + low;
+        self.number_end(8 + m, max, value)
+    }
+
+    /// The value of the digits at `p` (up to eight) and how many there are.
+    #[inline(always)]
+    fn digits(&self, p: usize) -> Option<(u64, usize)> {
+        let d = word_at(self.line, p) ^ (LO * u64::from(b'0'));
+        // High nibble set at a byte that is not a digit; the first one is exact (a carry only
+        // comes out of a byte that is already not a digit).
+        let not_digit = (d | d.wrapping_add(LO * 6)) & (LO * 0xf0);
+        let n = if not_digit == 0 {
+            8
+        } else {
+            (not_digit.trailing_zeros() / 8) as usize
+        };
+        let value = if n == 0 { 0 } else { digits_value(d, n) };
+        Some((value, n))
+    }
+
+    /// A number of `n` digits from `self.at`: in range, and followed by one space (or the end
+    /// of the line: `word_at` reads spaces there).
+    #[inline(always)]
+    fn number_end(&mut self, n: usize, max: usize, value: u64) -> Option<u64> {
+        if n == 0 || n > max {
+            return None;
+        }
+        let end = self.at + n;
+        if end < self.line.len() && self.line.get(end) != Some(&b' ') {
+            return None;
+        }
+        self.at = end + 1;
+        Some(value)
+    }
+}
+
+/// Eight bytes of `line` from `p` as a little-endian word; past the end of the line the bytes
+/// read as spaces (the last value ends there).
 #[inline(always)]
-fn word(chunk: &[u8]) -> u64 {
-    match <[u8; 8]>::try_from(chunk) {
-        Ok(w) => u64::from_le_bytes(w),
-        Err(_) => {
-            let mut w = [b'A'; 8];
-            w.iter_mut().zip(chunk).for_each(|(d, s)| *d = *s);
+fn word_at(line: &[u8], p: usize) -> u64 {
+    match line.get(p..p + 8) {
+        Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([b' '; 8])),
+        None => {
+            let mut w = [b' '; 8];
+            let rest = line.get(p..).unwrap_or_default();
+            w.iter_mut().zip(rest).for_each(|(d, s)| *d = *s);
             u64::from_le_bytes(w)
         }
     }
 }
 
-/// High bit of every byte of `x` that is zero, exactly.
-#[inline(always)]
-fn zero_bytes(x: u64) -> u64 {
-    !(((x & !HI) + !HI) | x) & HI
-}
-
-/// A text value other than `-` (the line is ASCII: checked by `value_ends`).
+/// A text value other than `-` (printable ASCII: `Values::next` stops at anything else).
 #[inline(always)]
 fn text(line: &[u8], (start, end): (usize, usize)) -> Option<&[u8]> {
     let token = line.get(start..end)?;
@@ -325,8 +356,44 @@ pub(crate) mod tests {
             ("non-ASCII eni", base.replace("eni-0123", "eni-\u{e9}123")),
             ("action", base.replace("ACCEPT", "accept")),
             ("empty", String::new()),
+            (
+                "17-digit bytes",
+                base.replace(" 1420 ", " 12345678901234567 "),
+            ),
+            ("4-digit version", format!("000{base}")),
+            ("version 256", base.replacen('2', "256", 1)),
+            ("6-digit port", base.replace(" 443 ", " 000443 ")),
+            ("number then tab", base.replace(" 1420 ", " 1420\t")),
+            ("number then letter", base.replace(" 1420 ", " 1420x ")),
         ] {
             assert_eq!(parse_default_v2_flow(line.as_bytes()), None, "{what}");
         }
+    }
+
+    /// Numbers at the edges of what the direct path reads give the general parser's values.
+    #[test]
+    fn numbers_at_the_edges_read_alike() {
+        let base = "2 123456789012 eni-0123456789abcdef0 10.0.1.5 203.0.113.5 49152 443 6 10 1420 1768478340 1768478399 ACCEPT OK";
+        let mut taken = 0;
+        for (from, to) in [
+            (" 49152 ", " 65535 "),
+            (" 49152 ", " 0 "),
+            (" 443 ", " 00443 "),
+            (" 6 10 ", " 255 10 "),
+            (" 6 10 ", " 007 10 "),
+            (" 10 1420 ", " 99999999 1420 "),
+            (" 10 1420 ", " 100000000 1420 "),
+            (" 1420 ", " 1234567890123456 "),
+            (" 1420 ", " 0000000000000001 "),
+            ("1768478340", "9999999999999999"),
+            ("1768478399", "0"),
+        ] {
+            let line = base.replacen(from, to, 1);
+            let flow = parse_default_v2_flow(line.as_bytes());
+            let flow = flow.unwrap_or_else(|| panic!("declined {line}"));
+            assert_agrees(line.as_bytes(), &flow);
+            taken += 1;
+        }
+        assert_eq!(taken, 11);
     }
 }

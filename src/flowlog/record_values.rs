@@ -74,13 +74,20 @@ pub(super) fn eight_digits(line: &[u8], start: usize, len: usize) -> Option<u64>
     if len == 0 || bad != 0 {
         return None;
     }
-    // The first digit is the lowest byte: shift so the digits are the high bytes, leading
-    // zeros below, then 10·a+b per byte pair, 100·ab+cd per pair of pairs, and so on.
-    let mut v = d << (8 * (8 - len.min(8)));
+    Some(digits_value(d, len))
+}
+
+/// The value of the `1 ≤ len ≤ 8` digits whose values (`^ 0x30`) are the low bytes of `d`,
+/// the first digit lowest; the bytes above them are ignored.
+#[inline(always)]
+pub(super) fn digits_value(d: u64, len: usize) -> u64 {
+    // Shift so the digits are the high bytes, leading zeros below, then 10·a+b per byte
+    // pair, 100·ab+cd per pair of pairs, and so on.
+    let mut v = d << (8 * (8 - len.clamp(1, 8)));
     v = ((v & lanes64(0x0f)).wrapping_mul(1 + (10 << 8))) >> 8;
     v = ((v & 0x00ff_00ff_00ff_00ff).wrapping_mul(1 + (100 << 16))) >> 16;
     v = ((v & 0x0000_ffff_0000_ffff).wrapping_mul(1 + (10_000 << 32))) >> 32;
-    Some(v)
+    v
 }
 
 /// Decimal digits only (no sign) at `line[start..end]`; `None` on overflow.

@@ -72,6 +72,7 @@ const fn fields_mask() -> u128 {
 }
 
 const MASK: u128 = fields_mask();
+const EXPORTER: u128 = 1 << IeKey::ExporterIPv4Address as u32;
 
 impl<'a> BasicRecord<'a> {
     /// The same flow as the general path's record (a text value that is not UTF-8, which the
@@ -99,21 +100,63 @@ impl<'a> BasicRecord<'a> {
     }
 }
 
+impl BasicRecord<'_> {
+    /// `FIELDS` in order (with exporterIPv4Address before the account when `exporter`), each
+    /// element in the length the element table gives it (checked by the tests against the
+    /// general encoder).
+    #[inline(always)]
+    fn encode_straight(&self, exporter: Option<Ipv4Addr>, out: &mut [u8]) -> Result<usize, Full> {
+        let mut c = Cursor::new(out);
+        c.put_array(self.src_addr.octets())?;
+        c.put_array(self.dst_addr.octets())?;
+        c.put_array(self.src_port.to_be_bytes())?;
+        c.put_array(self.dst_port.to_be_bytes())?;
+        c.put_array([self.protocol])?;
+        c.put_array(self.packets.to_be_bytes())?;
+        c.put_array(self.bytes.to_be_bytes())?;
+        c.put_array(self.start_ms.to_be_bytes())?;
+        c.put_array(self.end_ms.to_be_bytes())?;
+        c.put_array([self.forwarding_status, 4])?;
+        c.put_array(self.if_index.to_be_bytes())?;
+        c.put_array(0u32.to_be_bytes())?;
+        c.put_ascii(self.interface_name)?;
+        if let Some(ip) = exporter {
+            c.put_array(ip.octets())?;
+        }
+        c.put_ascii(self.account_id)?;
+        Ok(c.pos())
+    }
+}
+
 impl DataRecord for BasicRecord<'_> {
     #[inline(always)]
     fn field_mask(&self, default_exporter: bool) -> FieldMask {
         let exporter = self.exporter_ipv4.is_some() || default_exporter;
-        FieldMask(MASK | (u128::from(exporter) << IeKey::ExporterIPv4Address as u32))
+        FieldMask(if exporter { MASK | EXPORTER } else { MASK })
     }
 
     #[inline]
     fn encode_fields(
         &self,
+        mask: FieldMask,
         keys: &[IeKey],
         default_exporter: Option<Ipv4Addr>,
         out: &mut [u8],
     ) -> Result<usize, Full> {
         use IeKey::*;
+        // The templates a basic record gets: its own fields, with or without
+        // exporterIPv4Address. Their keys are in table order (`FieldMask::keys`), which the
+        // straight-line writer follows.
+        if mask.0 == MASK {
+            return self.encode_straight(None, out);
+        }
+        if mask.0 == MASK | EXPORTER {
+            let ip = self
+                .exporter_ipv4
+                .or(default_exporter)
+                .unwrap_or(Ipv4Addr::UNSPECIFIED);
+            return self.encode_straight(Some(ip), out);
+        }
         let mut c = Cursor::new(out);
         for &key in keys {
             match key {
@@ -209,12 +252,31 @@ mod tests {
                 assert_eq!(mask, general.field_mask(default.is_some()));
                 let keys: Vec<IeKey> = mask.keys().collect();
                 let (mut a, mut b) = ([0u8; 1500], [0u8; 1500]);
-                let la = rec.encode_fields(&keys, default, &mut a).unwrap();
+                let la = rec.encode_fields(mask, &keys, default, &mut a).unwrap();
                 let lb = encode_fields(&general, &keys, default, &mut b).unwrap();
                 assert_eq!(a[..la], b[..lb], "{rec:?} default {default:?}");
                 assert_eq!(rec.interface(), DataRecord::interface(&general));
             }
         }
+    }
+
+    /// The straight-line encoder writes each field in its element's length and the fields in
+    /// the order of the element table (the order of a template's keys).
+    #[test]
+    fn straight_order_and_lengths_are_the_tables() {
+        use crate::ipfix::ie::ELEMENTS;
+        let keys: Vec<IeKey> = FieldMask(MASK).keys().collect();
+        assert_eq!(keys, FIELDS);
+        let lens: Vec<u16> = FIELDS.iter().map(|k| ELEMENTS[*k as usize].len).collect();
+        assert_eq!(
+            lens,
+            [4, 4, 2, 2, 1, 8, 8, 8, 8, 1, 1, 4, 4, VARLEN, VARLEN]
+        );
+        let with: Vec<IeKey> = FieldMask(MASK | EXPORTER).keys().collect();
+        assert_eq!(
+            with[with.len() - 2..],
+            [IeKey::ExporterIPv4Address, IeKey::AwsAccountId]
+        );
     }
 
     /// A template from another record's mask (a key the basic record lacks) is written as the
@@ -223,18 +285,21 @@ mod tests {
     fn foreign_keys_and_small_buffers() {
         let rec = basic(None);
         let keys = [
+            IeKey::SourceIPv4Address,
             IeKey::TcpControlBits,
             IeKey::VpcId,
-            IeKey::SourceIPv4Address,
         ];
+        let foreign = FieldMask(keys.iter().fold(0, |m, k| m | 1 << *k as u32));
+        assert_eq!(foreign.keys().collect::<Vec<_>>(), keys);
         let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
-        let la = rec.encode_fields(&keys, None, &mut a).unwrap();
+        let la = rec.encode_fields(foreign, &keys, None, &mut a).unwrap();
         let lb = encode_fields(&rec.to_export_record(), &keys, None, &mut b).unwrap();
         assert_eq!(a[..la], b[..lb]);
-        let keys: Vec<IeKey> = DataRecord::field_mask(&rec, false).keys().collect();
+        let mask = DataRecord::field_mask(&rec, false);
+        let keys: Vec<IeKey> = mask.keys().collect();
         for size in 0..40 {
             let mut small = vec![0u8; size];
-            assert_eq!(rec.encode_fields(&keys, None, &mut small), Err(Full));
+            assert_eq!(rec.encode_fields(mask, &keys, None, &mut small), Err(Full));
         }
     }
 }

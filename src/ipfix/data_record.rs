@@ -20,10 +20,11 @@ pub trait DataRecord {
     /// address (IE 130) to send when the record has none.
     fn field_mask(&self, default_exporter: bool) -> FieldMask;
 
-    /// Writes the record's fields in the order of `keys` (its template's elements, the keys of
-    /// its field mask) into `out`; returns the length.
+    /// Writes the record's fields in the order of `keys` (its template's elements: the keys of
+    /// `mask`, in table order) into `out`; returns the length.
     fn encode_fields(
         &self,
+        mask: FieldMask,
         keys: &[IeKey],
         default_exporter: Option<Ipv4Addr>,
         out: &mut [u8],
@@ -43,6 +44,7 @@ impl DataRecord for ExportRecord<'_> {
     #[inline(always)]
     fn encode_fields(
         &self,
+        _mask: FieldMask,
         keys: &[IeKey],
         default_exporter: Option<Ipv4Addr>,
         out: &mut [u8],
