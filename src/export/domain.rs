@@ -7,37 +7,14 @@
 //! since the previous refresh and every cursor restarts, which re-announces the live ones and
 //! bounds the list by the ENIs active in one refresh period (at most `MAX_INTERFACES`).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 
+use super::if_index_table::IfIndexTable;
 use super::{DomainId, DomainInfo};
 
 /// Interfaces named per domain and refresh period. Bounds memory when ENIs churn (Lambda,
 /// ECS tasks); ENIs beyond it are still exported, only not named by an options record.
 pub const MAX_INTERFACES: usize = 16_384;
-
-/// Hashes an ifIndex for the per-record lookup. The key is already a hash (FNV-1a of the ENI
-/// id, `synthetic_if_index`), so one multiply spreads it: SipHash cost more than the rest of
-/// the lookup. The table is bounded by `MAX_INTERFACES`.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct IfIndexHasher(u64);
-
-impl Hasher for IfIndexHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
 
 #[derive(Debug)]
 pub(crate) struct Iface {
@@ -59,18 +36,13 @@ pub(crate) enum Noted {
     Full,
 }
 
-/// Slots of `Domain::recent`.
-const RECENT: usize = 64;
-
 #[derive(Debug)]
 pub(crate) struct Domain {
     pub id: DomainId,
     pub info: DomainInfo,
     pub ifaces: Vec<Iface>,
-    pos: HashMap<u32, usize, BuildHasherDefault<IfIndexHasher>>,
-    /// Recently looked-up ifIndexes and their positions, by the index's low bits (ifIndexes
-    /// are hashes, and never 0, which marks an empty slot): most records skip the map.
-    recent: Box<[(u32, u32); RECENT]>,
+    /// ifIndex → position in `ifaces`.
+    pos: IfIndexTable,
     pub refresh_at: Option<Instant>,
     /// Records arrived since the last refresh.
     pub active: bool,
@@ -84,30 +56,16 @@ impl Domain {
             id,
             info,
             ifaces: Vec::new(),
-            pos: HashMap::default(),
-            recent: Box::new([(0, 0); RECENT]),
+            pos: IfIndexTable::default(),
             refresh_at: None,
             active: false,
             stale: false,
         }
     }
 
-    #[inline]
-    fn remember(&mut self, slot: usize, index: u32, at: usize) {
-        if let (Some(r), Ok(at)) = (self.recent.get_mut(slot), u32::try_from(at)) {
-            *r = (index, at);
-        }
-    }
-
     /// Records that ENI `name` (UTF-8) has ifIndex `index`.
     pub fn note_interface(&mut self, index: u32, name: &[u8]) -> Noted {
-        let slot = index as usize % RECENT;
-        let at = match self.recent.get(slot) {
-            Some(&(i, at)) if i == index => Some(at as usize),
-            _ => self.pos.get(&index).copied(),
-        };
-        if let Some(at) = at {
-            self.remember(slot, index, at);
+        if let Some(at) = self.pos.get(index) {
             let Some(f) = self.ifaces.get_mut(at) else {
                 return Noted::Known;
             };
@@ -138,7 +96,6 @@ impl Domain {
             collision_logged: false,
         });
         self.pos.insert(index, at);
-        self.remember(slot, index, at);
         Noted::New
     }
 
@@ -147,9 +104,9 @@ impl Domain {
         self.ifaces.retain(|f| f.seen);
         self.ifaces.iter_mut().for_each(|f| f.seen = false);
         self.pos.clear();
-        self.pos
-            .extend(self.ifaces.iter().enumerate().map(|(i, f)| (f.index, i)));
-        self.recent.fill((0, 0));
+        for (i, f) in self.ifaces.iter().enumerate() {
+            self.pos.insert(f.index, i);
+        }
     }
 }
 

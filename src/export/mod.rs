@@ -10,12 +10,14 @@
 //!
 //! - `exporter`: the engine.
 //! - `session`: one (collector, domain) session writing into its open message.
-//! - `domain`: per-VPC state: name, exporter address, the ENIs to name in options records.
+//! - `domain`: per-VPC state: name, exporter address, the ENIs to name in options records
+//!   (`if_index_table`: their ifIndex → list position, looked up per record).
 //! - `outbox`: the buffer pool and each collector's queue of finished messages.
 //! - `rate`: the records/s token bucket.
 
 mod domain;
 pub mod exporter;
+mod if_index_table;
 mod outbox;
 pub mod rate;
 mod session;

@@ -217,11 +217,13 @@ pub fn export_record<'a>(
 /// The direct path's mapping (`Pipeline::handle_line`): a default-format `OK` IPv4 flow with
 /// nothing to enrich it, mapped as [`export_record`] maps the same line — addresses, ports,
 /// protocol, counters, times in ms, forwardingStatus, ipVersion 4, the ENI in interfaceName
-/// and its ifIndex in ingressInterface (no `flow-direction`: see [`export_record`]), the
-/// account, and the domain's exporter address.
+/// and its ifIndex (`synthetic_if_index` of the ENI id, which the caller memoizes) in
+/// ingressInterface (no `flow-direction`: see [`export_record`]), the account, and the
+/// domain's exporter address.
 #[inline]
 pub fn basic_record<'a>(
     flow: &DefaultV2Flow<'a>,
+    if_index: u32,
     exporter_ipv4: Option<Ipv4Addr>,
 ) -> BasicRecord<'a> {
     BasicRecord {
@@ -240,7 +242,7 @@ pub fn basic_record<'a>(
             Action::Reject => FORWARDING_REJECT,
         },
         interface_name: flow.interface_id,
-        if_index: synthetic_if_index(flow.interface_id),
+        if_index,
         account_id: flow.account_id,
         exporter_ipv4,
     }

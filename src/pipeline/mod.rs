@@ -19,6 +19,7 @@
 //! - `domains`: VPC → observation domain id and exporter address, persisted.
 
 pub mod domains;
+mod if_index_memo;
 pub mod map;
 
 use std::collections::HashMap;
@@ -35,6 +36,7 @@ use crate::inventory::model::Inventory;
 use crate::inventory::refresh::{Applied, apply};
 use crate::ipfix::DataRecord;
 use domains::{Domain, DomainTable};
+use if_index_memo::IfIndexMemo;
 use map::{Enrichment, basic_record, export_record};
 
 /// What became of one line.
@@ -82,6 +84,8 @@ pub struct Pipeline {
     has_inventory: bool,
     /// Default-format lines may take the direct path (see `handle_line`).
     direct: bool,
+    /// The direct path's ENI id → synthetic ifIndex.
+    if_indexes: IfIndexMemo,
 }
 
 /// The domains already declared to the export engine, and in `Bind` mode the address each
@@ -114,6 +118,7 @@ impl Pipeline {
             ranges: None,
             has_inventory: false,
             direct: true,
+            if_indexes: IfIndexMemo::default(),
         }
     }
 
@@ -195,7 +200,9 @@ impl Pipeline {
         {
             self.stats.count_flow();
             let (domain_id, exporter_ip) = self.declare_domain(None);
-            let record = basic_record(&flow, record_exporter(self.identity, exporter_ip));
+            let if_index = self.if_indexes.get(flow.interface_id);
+            let exporter = record_exporter(self.identity, exporter_ip);
+            let record = basic_record(&flow, if_index, exporter);
             return push(
                 &mut self.export,
                 &mut self.stats,
