@@ -55,7 +55,8 @@ const HI: u64 = u64::from_le_bytes([0x80; 8]);
 /// Each value ends at the first byte below 0x21 or above 0x7f, found eight bytes at a time;
 /// that byte must be one space (or the end of the line, after the last value), so a line with
 /// a tab, a `\r`, a control byte, a non-ASCII byte or an empty value goes the general way.
-/// Each value is then converted by the general parser's readers.
+/// Numbers are found and converted from the same words, addresses by the general parser's
+/// reader.
 #[inline]
 pub fn parse_default_v2_flow(line: &[u8]) -> Option<DefaultV2Flow<'_>> {
     let mut v = Values { line, at: 0 };
@@ -131,28 +132,26 @@ impl Values<'_> {
         self.at = end + 1;
         Some((start, end))
     }
-}
 
-impl Values<'_> {
     /// The next value as an unsigned decimal of 1 to `max` (≤ 16) digits, followed by one
     /// space or the end of the line. The digits are found and converted from the same words
     /// (`record_values::digits_value`, the general parser's conversion); a longer number goes
     /// the general way (it takes up to 20 digits).
     #[inline(always)]
     fn number(&mut self, max: usize) -> Option<u64> {
-        let (high, n) = self.digits(self.at)?;
+        let (high, n) = self.digits(self.at);
         if n < 8 {
             return self.number_end(n, max, high);
         }
         // Sixteen digits at most: a seventeenth is no separator (`number_end` declines).
-        let (low, m) = self.digits(self.at + 8)?;
+        let (low, m) = self.digits(self.at + 8);
         let value = high * 10u64.pow(m as u32) + low;
         self.number_end(8 + m, max, value)
     }
 
     /// The value of the digits at `p` (up to eight) and how many there are.
     #[inline(always)]
-    fn digits(&self, p: usize) -> Option<(u64, usize)> {
+    fn digits(&self, p: usize) -> (u64, usize) {
         let d = word_at(self.line, p) ^ (LO * u64::from(b'0'));
         // High nibble set at a byte that is not a digit; the first one is exact (a carry only
         // comes out of a byte that is already not a digit).
@@ -163,7 +162,7 @@ impl Values<'_> {
             (not_digit.trailing_zeros() / 8) as usize
         };
         let value = if n == 0 { 0 } else { digits_value(d, n) };
-        Some((value, n))
+        (value, n)
     }
 
     /// A number of `n` digits from `self.at`: in range, and followed by one space (or the end

@@ -15,8 +15,15 @@
 //! and gives every VPC its domain; a domain already announced whose name changed is declared
 //! again, so the exporter re-sends its naming options record.
 //!
-//! - `map`: a parsed record → `ExportRecord` (the IPFIX view).
+//! The direct path: a default-format `OK` IPv4 line with nothing to enrich it (replay, `run`
+//! before its first inventory) is read by `flowlog::parse_default_v2_flow` and mapped to an
+//! `ipfix::BasicRecord`, skipping `FlowRecord` and `ExportRecord` (most lines of most logs, and
+//! most of a record's cost); everything else takes the general path. Both send the same bytes:
+//! `tests_direct.rs` runs every fixture line and its mutations through both.
+//!
+//! - `map`: a parsed record → `ExportRecord` (the IPFIX view); a direct-path flow → `BasicRecord`.
 //! - `domains`: VPC → observation domain id and exporter address, persisted.
+//! - `if_index_memo`: the direct path's memo of ENI id → synthetic ifIndex.
 
 pub mod domains;
 mod if_index_memo;
