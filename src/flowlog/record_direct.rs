@@ -11,15 +11,16 @@
 //! milliseconds overflow) gives `None`, and the caller hands the line to the general parser,
 //! which accepts it, counts it or reports it as it always does. So this path needs no errors
 //! of its own, and on the lines it takes it must agree with the general path value for value:
-//! it uses the same number and address readers (`record_values.rs`), and the tests compare
-//! both on every fixture line and on mutated lines.
+//! numbers go through the general parser's conversion (`record_values.rs`), addresses are
+//! tested against `Ipv4Addr::from_str`, and the tests compare both paths on every fixture line
+//! and on mutated lines.
 //!
 //! [`FlowRecord`]: super::FlowRecord
 
 use core::net::Ipv4Addr;
 
 use super::Action;
-use super::values::{digits_value, parse_ipv4_at};
+use super::values::digits_value;
 
 /// The values of one default-format line that [`parse_default_v2_flow`] took. `version` is
 /// read (it must be a number, as the general parser requires) but not kept: nothing maps it.
@@ -55,18 +56,16 @@ const HI: u64 = u64::from_le_bytes([0x80; 8]);
 /// Each value ends at the first byte below 0x21 or above 0x7f, found eight bytes at a time;
 /// that byte must be one space (or the end of the line, after the last value), so a line with
 /// a tab, a `\r`, a control byte, a non-ASCII byte or an empty value goes the general way.
-/// Numbers are found and converted from the same words, addresses by the general parser's
-/// reader.
+/// Numbers are found and converted from the same words (the general parser's conversion),
+/// addresses in one pass byte by byte (tested against `Ipv4Addr::from_str`).
 #[inline]
 pub fn parse_default_v2_flow(line: &[u8]) -> Option<DefaultV2Flow<'_>> {
     let mut v = Values { line, at: 0 };
     v.number(3).filter(|&n| n <= u64::from(u8::MAX))?; // version
     let account_id = text(line, v.next()?)?;
     let interface_id = text(line, v.next()?)?;
-    let (s, e) = v.next()?;
-    let srcaddr = parse_ipv4_at(line, s, e)?;
-    let (s, e) = v.next()?;
-    let dstaddr = parse_ipv4_at(line, s, e)?;
+    let srcaddr = v.ipv4()?;
+    let dstaddr = v.ipv4()?;
     let srcport = u16::try_from(v.number(5)?).ok()?;
     let dstport = u16::try_from(v.number(5)?).ok()?;
     let protocol = u8::try_from(v.number(3)?).ok()?;
@@ -131,6 +130,53 @@ impl Values<'_> {
         }
         self.at = end + 1;
         Some((start, end))
+    }
+
+    /// The next value as a dotted quad, the syntax `Ipv4Addr::from_str` takes (four decimal
+    /// octets ≤ 255 without leading zeros), followed by one space: read byte by byte, so
+    /// finding its end and its value is one pass.
+    #[inline(always)]
+    fn ipv4(&mut self) -> Option<Ipv4Addr> {
+        let line = self.line;
+        let digit = |p: usize| {
+            line.get(p)
+                .map(|b| b.wrapping_sub(b'0'))
+                .filter(|&d| d <= 9)
+        };
+        let mut p = self.at;
+        let mut addr = 0u32;
+        for octet in 0..4 {
+            let first = digit(p)?;
+            let mut value = u32::from(first);
+            p += 1;
+            if let Some(d) = digit(p) {
+                if first == 0 {
+                    return None;
+                }
+                value = value * 10 + u32::from(d);
+                p += 1;
+                if let Some(d) = digit(p) {
+                    value = value * 10 + u32::from(d);
+                    p += 1;
+                }
+            }
+            if value > 255 {
+                return None;
+            }
+            addr = addr << 8 | value;
+            // After the first three octets a dot; after the last one the separator.
+            let after = line.get(p);
+            if octet < 3 {
+                if after != Some(&b'.') {
+                    return None;
+                }
+                p += 1;
+            } else if after.is_some_and(|&b| b != b' ') {
+                return None;
+            }
+        }
+        self.at = p + 1;
+        Some(Ipv4Addr::from(addr))
     }
 
     /// The next value as an unsigned decimal of 1 to `max` (≤ 16) digits, followed by one
@@ -367,6 +413,72 @@ pub(crate) mod tests {
         ] {
             assert_eq!(parse_default_v2_flow(line.as_bytes()), None, "{what}");
         }
+    }
+
+    /// The address reader takes what `Ipv4Addr::from_str` takes and nothing else: random
+    /// strings of digits and dots, and the classic traps (leading zeros, 256, five octets).
+    #[test]
+    fn addresses_read_as_from_str_does() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"0123456789.00125.";
+        let mut cases: Vec<String> = (0..100_000)
+            .map(|_| {
+                let len = 1 + (next() % 17) as usize;
+                (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize] as char)
+                    .collect()
+            })
+            .collect();
+        // Dotted groups of 1–4 digits, three to five of them: many valid, many near misses.
+        cases.extend((0..100_000).map(|_| {
+            let groups = 3 + next() % 3;
+            (0..groups)
+                .map(|_| {
+                    let n = 1 + next() % 4;
+                    (0..n)
+                        .map(|_| char::from(b'0' + (next() % 10) as u8))
+                        .collect::<String>()
+                })
+                .collect::<Vec<_>>()
+                .join(".")
+        }));
+        for s in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "1.2.3.4",
+            "00.1.2.3",
+            "1.2.3.04",
+            "256.1.1.1",
+            "1.2.3.4.5",
+            "1.2.3",
+            "1..2.3",
+            "1.2.3.",
+            ".1.2.3",
+            "1000.1.1.1",
+            "010.1.1.1",
+        ] {
+            cases.push(s.to_string());
+        }
+        let mut valid = 0;
+        for s in &cases {
+            let want = s.parse::<Ipv4Addr>().ok();
+            valid += usize::from(want.is_some());
+            for tail in ["", " x"] {
+                let line = format!("{s}{tail}");
+                let mut v = Values {
+                    line: line.as_bytes(),
+                    at: 0,
+                };
+                assert_eq!(v.ipv4(), want, "{line:?}");
+            }
+        }
+        assert!(valid > 1000, "{valid} valid addresses among the cases");
     }
 
     /// Numbers at the edges of what the direct path reads give the general parser's values.
