@@ -9,8 +9,9 @@
 
 use crate::ipfix::synthetic_if_index;
 
-/// Table slots (a power of two): 8 KiB.
-const SLOTS: usize = 256;
+/// Table slots (a power of two): 32 KiB, so the few hundred ENIs of a busy file mostly keep
+/// their own slot.
+const SLOTS: usize = 1024;
 /// Longest id kept (ENI ids are 21 bytes, `eni-` + 17 hex digits).
 const MAX_KEY: usize = 24;
 
