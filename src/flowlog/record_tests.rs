@@ -501,21 +501,38 @@ fn long_tokens_are_cut_in_messages() {
     assert_eq!(token.len(), 200);
 }
 
-/// The hand-written IPv4 parser accepts exactly what `Ipv4Addr::from_str` accepts.
-#[test]
-fn ipv4_parser_agrees_with_std() {
+/// Strings for the IPv4 readers (this parser and the direct path's) to agree with
+/// `Ipv4Addr::from_str` on: random runs of digits, dots, `:` and letters; dotted groups of 1–4
+/// digits, three to five of them (many valid, many near misses); and the classic traps.
+pub(super) fn ipv4_cases() -> Vec<String> {
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let alphabet = b"0123456789..:a";
-    for _ in 0..200_000 {
+    let mut next = move || {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let len = 1 + (x % 16) as usize;
-        let s: String = (0..len)
-            .map(|k| alphabet[((x >> (k * 4)) % alphabet.len() as u64) as usize] as char)
-            .collect();
-        assert_eq!(parse_ipv4(s.as_bytes()), s.parse::<Ipv4Addr>().ok(), "{s}");
-    }
+        x
+    };
+    let alphabet = b"0123456789..:a00125.";
+    let mut cases: Vec<String> = (0..100_000)
+        .map(|_| {
+            let len = 1 + (next() % 17) as usize;
+            (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize] as char)
+                .collect()
+        })
+        .collect();
+    cases.extend((0..100_000).map(|_| {
+        let groups = 3 + next() % 3;
+        (0..groups)
+            .map(|_| {
+                let n = 1 + next() % 4;
+                (0..n)
+                    .map(|_| char::from(b'0' + (next() % 10) as u8))
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join(".")
+    }));
     for s in [
         "0.0.0.0",
         "255.255.255.255",
@@ -523,7 +540,28 @@ fn ipv4_parser_agrees_with_std() {
         "00.1.2.3",
         "1.2.3.04",
         "256.1.1.1",
+        "1.2.3.4.5",
+        "1.2.3",
+        "1..2.3",
+        "1.2.3.",
+        ".1.2.3",
+        "1000.1.1.1",
+        "010.1.1.1",
     ] {
+        cases.push(s.to_string());
+    }
+    let valid = cases
+        .iter()
+        .filter(|s| s.parse::<Ipv4Addr>().is_ok())
+        .count();
+    assert!(valid > 1000, "{valid} valid addresses among the cases");
+    cases
+}
+
+/// The hand-written IPv4 parser accepts exactly what `Ipv4Addr::from_str` accepts.
+#[test]
+fn ipv4_parser_agrees_with_std() {
+    for s in ipv4_cases() {
         assert_eq!(parse_ipv4(s.as_bytes()), s.parse::<Ipv4Addr>().ok(), "{s}");
     }
 }
