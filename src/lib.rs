@@ -37,6 +37,7 @@ pub mod driver {
     mod test_server;
     pub mod tls;
     pub mod udp;
+    pub mod udp_segments;
 }
 pub mod inventory {
     pub mod cron;

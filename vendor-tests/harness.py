@@ -273,19 +273,31 @@ class UdpSink:
                 continue
             except OSError:
                 return
-            with self._lock:
-                self.count += 1
-                self.octets += len(data)
-                if self.keep:
-                    self.datagrams.append((data, src))
+            self._take(data, src)
+
+    def _take(self, data: bytes, src: tuple[str, int]) -> None:
+        with self._lock:
+            self.count += 1
+            self.octets += len(data)
+            if self.keep:
+                self.datagrams.append((data, src))
 
     def received(self) -> tuple[int, int]:
         with self._lock:
             return self.count, self.octets
 
     def close(self) -> None:
+        """Stops the thread, then takes what is still queued (a sender that has exited has
+        delivered everything on loopback), then closes."""
         self._stop.set()
         self._thread.join(timeout=5)
+        self._sock.setblocking(False)
+        while True:
+            try:
+                data, src = self._sock.recvfrom(65535)
+            except (BlockingIOError, OSError):
+                break
+            self._take(data, src)
         self._sock.close()
 
 

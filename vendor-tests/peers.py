@@ -4,9 +4,13 @@ Four peers, each with the same shape: ``start()`` (binds a free port chosen at r
 until the peer is really listening), ``stop()`` (signal, bounded wait, SIGKILL of its process
 group as a last resort), then ``records()``: one dict per data record the peer decoded.
 
-* ``TsharkPeer``    tshark captures ``lo`` with a capture filter for the port into a pcap, a small
-                    Python sink listens on the port (so UDP sends get no ICMP port-unreachable and TCP
-                    connects are accepted), then ``tshark -r pcap -d udp.port==N,cflow -T json``.
+* ``TsharkPeer``    UDP: a Python listener receives the datagrams as a collector does and writes them,
+                    with their real source address and port, as raw IPv4 frames to a pcap. TCP: tshark
+                    captures ``lo`` with a capture filter for the port, a Python sink accepts the
+                    connection. Then ``tshark -r pcap -d udp.port==N,cflow -T json``. (A UDP capture
+                    on ``lo`` would show what the *sender* hands the kernel: a run of datagrams sent
+                    with UDP segmentation offload is one large frame there, which no collector
+                    receives: see the README, "UDP datagrams".)
 * ``NfcapdPeer``    nfcapd (nfdump 1.7.1 in Debian 12) writes its file on SIGTERM; ``nfdump -o json``,
                     ``nfdump -E`` (exporters) and nfcapd's closing stats line (Sequence Errors).
 * ``NfacctdPeer``   pmacct's nfacctd with a generated config: print plugin, JSON lines, 1 s refresh,
@@ -40,6 +44,7 @@ import json
 import re
 import signal
 import socket
+import struct
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -223,8 +228,29 @@ class Peer:
                 self.kill()
 
 
+def write_raw_ipv4_pcap(path: Path, datagrams: list[tuple[bytes, tuple[str, int]]], dst: tuple[str, int]) -> None:
+    """A pcap (LINKTYPE_RAW) of UDP/IPv4 frames: each received payload behind an IPv4 header (with
+    its checksum) and a UDP header (checksum 0: none, as IPv4 allows) naming its real source."""
+    out = bytearray(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101))
+    now = time.time()
+    for i, (payload, (src_ip, src_port)) in enumerate(datagrams):
+        udp = struct.pack("!HHHH", src_port, dst[1], 8 + len(payload), 0)
+        total = 20 + len(udp) + len(payload)
+        header = struct.pack(
+            "!BBHHHBBH4s4s", 0x45, 0, total, 0, 0x4000, 64, 17, 0, socket.inet_aton(src_ip), socket.inet_aton(dst[0])
+        )
+        words = sum(struct.unpack("!10H", header))
+        while words >> 16:
+            words = (words & 0xFFFF) + (words >> 16)
+        header = header[:10] + struct.pack("!H", ~words & 0xFFFF) + header[12:]
+        t = now + i * 1e-6
+        out += struct.pack("<IIII", int(t), int(t % 1 * 1e6), total, total)
+        out += header + udp + payload
+    path.write_bytes(out)
+
+
 class TsharkPeer(Peer):
-    """tshark capture on lo + a draining listener; decoded afterwards with the cflow dissector."""
+    """tshark's cflow dissector over what a collector received (UDP) or a capture on lo (TCP)."""
 
     name = "tshark"
     transports = ("udp", "tcp")
@@ -238,7 +264,13 @@ class TsharkPeer(Peer):
 
     def start(self) -> "TsharkPeer":
         tshark = require_binary("tshark")
-        self.sink = (UdpSink if self.transport == "udp" else TcpSink)(self.host, self.port, keep=False)
+        if self.transport == "udp":
+            if ":" in self.host:
+                raise PeerError("TsharkPeer writes IPv4 frames: give it an IPv4 host")
+            self.sink = UdpSink(self.host, self.port, keep=True)
+            self.started = True
+            return self
+        self.sink = TcpSink(self.host, self.port, keep=False)
         # "Capturing on 'lo'" comes a few ms before the filter really captures, and packets reach the
         # file asynchronously. So a probe port is part of the filter, -P prints each captured packet,
         # and a probe that shows up proves the capture is live (start) or has caught up (stop).
@@ -301,6 +333,8 @@ class TsharkPeer(Peer):
             if self.sink:
                 self.sink.close()
             self.stopped = True
+        if isinstance(self.sink, UdpSink):
+            write_raw_ipv4_pcap(self.pcap, self.sink.datagrams, (self.host, self.port))
 
     def decode(self) -> list[dict]:
         """tshark's JSON for every captured frame (duplicate keys merged into lists)."""

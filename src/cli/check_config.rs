@@ -2,7 +2,7 @@
 //! with its line number, or print the settings in effect.
 
 use super::CliError;
-use crate::config::config::{Config, fmt_duration};
+use crate::config::config::{Config, Transport, fmt_duration};
 
 pub const HELP: &str = "\
 vpcflow-ipfix check-config FILE
@@ -48,10 +48,14 @@ pub fn run(argv: Vec<String>) -> Result<(), CliError> {
     );
     let collectors: Vec<String> = cfg.collectors.iter().map(|c| c.to_string()).collect();
     println!(
-        "  ipfix                {:?} to {}, max {} octets, rate {}, templates every {}, PEN {}",
+        "  ipfix                {:?} to {}, max {} octets{}, rate {}, templates every {}, PEN {}",
         cfg.transport,
         collectors.join(", "),
         cfg.max_packet_size,
+        match (cfg.transport, cfg.udp_gso) {
+            (Transport::Udp, true) => " (GSO)",
+            _ => "",
+        },
         if cfg.rate_limit == 0 {
             "unlimited".to_string()
         } else {

@@ -36,7 +36,8 @@ use crate::pipeline::{Identity, LineOutcome, Pipeline, SourceLine};
 
 pub const HELP: &str = "\
 vpcflow-ipfix replay [--to ADDR] [--transport udp|tcp] [--rate N] [--max-packet-size N]
-                     [--format LOGFORMAT] [--template-refresh DURATION] [--config FILE] FILE...|DIR...|-
+                     [--format LOGFORMAT] [--template-refresh DURATION] [--no-udp-gso]
+                     [--config FILE] FILE...|DIR...|-
 
 Replays VPC Flow Log files (.log or .log.gz, plain or gzip by content; a directory is read
 recursively in name order; - is stdin) as IPFIX, one observation domain per VPC.
@@ -47,6 +48,8 @@ recursively in name order; - is stdin) as IPFIX, one observation domain per VPC.
   --format LOGFORMAT       the layout of files without a header line, e.g.
                            '${version} ${vpc-id} ${srcaddr} ...' (default: the v2 default format)
   --template-refresh D     resend templates every D (default 600s)
+  --no-udp-gso             hand UDP datagrams to the kernel one by one, not as segmented runs
+                           (UDP GSO; the collector receives the same datagrams either way)
   --config FILE            take [ipfix] and [exporter vpc-...] settings from a config file
                            (command-line options win)
   --quiet                  no progress line
@@ -75,7 +78,7 @@ pub fn run(argv: Vec<String>) -> Result<(), CliError> {
             "--template-refresh",
             "--config",
         ],
-        &["--quiet"],
+        &["--quiet", "--no-udp-gso"],
     )?;
     let mut cfg = match args.value("--config") {
         Some(path) => {
@@ -120,6 +123,9 @@ pub fn run(argv: Vec<String>) -> Result<(), CliError> {
             )));
         }
         cfg.max_packet_size = m;
+    }
+    if args.flag("--no-udp-gso") {
+        cfg.udp_gso = false;
     }
     if let Some(d) = args.value("--template-refresh") {
         cfg.template_refresh = parse_duration(d).filter(|d| !d.is_zero()).ok_or_else(|| {
@@ -235,8 +241,10 @@ impl Replay {
             .map_err(rt("signals"))?;
         let now = Now::read();
         let io = match cfg.transport {
-            Transport::Udp => ExportIo::udp(poll.registry(), &cfg.collectors, EXPORT_BASE)
-                .map_err(rt("udp socket"))?,
+            Transport::Udp => {
+                ExportIo::udp(poll.registry(), &cfg.collectors, EXPORT_BASE, cfg.udp_gso)
+                    .map_err(rt("udp socket"))?
+            }
             Transport::Tcp => ExportIo::tcp(&cfg.collectors, EXPORT_BASE, now.mono),
         };
         let mut ecfg = ExportConfig::new(cfg.collectors.len(), cfg.max_packet_size);

@@ -116,6 +116,8 @@ pub struct Config {
     pub collectors: Vec<SocketAddr>,
     pub transport: Transport,
     pub max_packet_size: usize,
+    /// UDP: send runs of equal-length datagrams as one segmented send (Linux UDP GSO).
+    pub udp_gso: bool,
     pub rate_limit: u32,
     pub template_refresh: Duration,
     pub enterprise_number: u32,
@@ -149,6 +151,7 @@ impl Default for Config {
             collectors: vec![SocketAddr::from(([127, 0, 0, 1], 4739))],
             transport: Transport::Udp,
             max_packet_size: 1400,
+            udp_gso: true,
             rate_limit: 0,
             template_refresh: Duration::from_secs(600),
             enterprise_number: 32473,
@@ -384,6 +387,7 @@ impl Config {
                     limits::MAX_PACKET_SIZE as u64,
                 )
                 .map(|n| self.max_packet_size = n as usize),
+                "udp_gso" => parse_bool(e).map(|b| self.udp_gso = b),
                 "rate_limit" => {
                     parse_int_in(e, 0, u32::MAX as u64).map(|n| self.rate_limit = n as u32)
                 }
@@ -821,6 +825,7 @@ mod tests {
             vec!["127.0.0.1:4739".parse::<SocketAddr>().unwrap()]
         );
         assert_eq!(c.max_packet_size, 1400);
+        assert!(c.udp_gso);
         assert_eq!(c.template_refresh, Duration::from_secs(600));
         assert_eq!(c.exporters.len(), 1);
         assert_eq!(c.exporters[0].vpc_id, "vpc-0a1b2c3d4e5f60718");
@@ -845,6 +850,13 @@ mod tests {
             "{}",
             errs[1]
         );
+    }
+
+    #[test]
+    fn udp_gso_is_a_boolean() {
+        assert!(!Config::parse("[ipfix]\nudp_gso = false\n").unwrap().udp_gso);
+        let errs = Config::parse("[ipfix]\nudp_gso = maybe\n").unwrap_err();
+        assert_eq!(errs[0].line, 2, "{errs:?}");
     }
 
     #[test]

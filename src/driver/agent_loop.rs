@@ -254,8 +254,13 @@ impl AgentLoop {
         })?
         .with_refresh(InventoryRefresh::new(refresh));
         let io = match cfg.transport {
-            Transport::Udp => ExportIo::udp(poll.registry(), &cfg.collectors, EXPORT_TOKEN_BASE)
-                .map_err(setup("the UDP export sockets"))?,
+            Transport::Udp => ExportIo::udp(
+                poll.registry(),
+                &cfg.collectors,
+                EXPORT_TOKEN_BASE,
+                cfg.udp_gso,
+            )
+            .map_err(setup("the UDP export sockets"))?,
             Transport::Tcp => ExportIo::tcp(&cfg.collectors, EXPORT_TOKEN_BASE, now.mono),
         };
         let http = HttpClientConfig {

@@ -59,13 +59,20 @@ pub struct ExportIo {
 }
 
 impl ExportIo {
+    /// `segmentation`: `[ipfix] udp_gso`.
     pub fn udp(
         registry: &Registry,
         collectors: &[SocketAddr],
         base_token: usize,
+        segmentation: bool,
     ) -> io::Result<ExportIo> {
         Ok(ExportIo {
-            transport: Transport::Udp(UdpExport::open(registry, collectors, base_token)?),
+            transport: Transport::Udp(UdpExport::open(
+                registry,
+                collectors,
+                base_token,
+                segmentation,
+            )?),
             stats: IoStats::default(),
         })
     }
