@@ -27,6 +27,8 @@
 
 use std::fmt;
 
+pub use crate::crc32::crc32_update;
+
 use miniz_oxide::inflate::TINFLStatus;
 use miniz_oxide::inflate::core::inflate_flags::{
     TINFL_FLAG_HAS_MORE_INPUT, TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
@@ -572,73 +574,6 @@ enum Part {
     Extra,
     Name,
     Comment,
-}
-
-/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320) as gzip uses it, slicing-by-16:
-/// table `k` advances a byte's contribution by `k` more bytes, so 16 input bytes cost 16
-/// independent lookups instead of a chain of 16 dependent ones.
-const fn crc_tables() -> [[u32; 256]; 16] {
-    let mut t = [[0u32; 256]; 16];
-    let mut n = 0;
-    while n < 256 {
-        let mut c = n as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                0xedb8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        t[0][n] = c;
-        n += 1;
-    }
-    let mut n = 0;
-    while n < 256 {
-        let mut k = 1;
-        while k < 16 {
-            let prev = t[k - 1][n];
-            t[k][n] = (prev >> 8) ^ t[0][(prev & 0xff) as usize];
-            k += 1;
-        }
-        n += 1;
-    }
-    t
-}
-
-static CRC_TABLES: [[u32; 256]; 16] = crc_tables();
-
-/// Continues a CRC-32 over `data` (start with 0).
-pub fn crc32_update(crc: u32, data: &[u8]) -> u32 {
-    let t = &CRC_TABLES;
-    let mut c = !crc;
-    let mut chunks = data.chunks_exact(16);
-    for ch in &mut chunks {
-        let w = |k: usize| u32::from_le_bytes([ch[k], ch[k + 1], ch[k + 2], ch[k + 3]]);
-        let (a, b, d, e) = (w(0) ^ c, w(4), w(8), w(12));
-        let lut = |table: usize, word: u32, shift: u32| t[table][((word >> shift) & 0xff) as usize];
-        c = lut(15, a, 0)
-            ^ lut(14, a, 8)
-            ^ lut(13, a, 16)
-            ^ lut(12, a, 24)
-            ^ lut(11, b, 0)
-            ^ lut(10, b, 8)
-            ^ lut(9, b, 16)
-            ^ lut(8, b, 24)
-            ^ lut(7, d, 0)
-            ^ lut(6, d, 8)
-            ^ lut(5, d, 16)
-            ^ lut(4, d, 24)
-            ^ lut(3, e, 0)
-            ^ lut(2, e, 8)
-            ^ lut(1, e, 16)
-            ^ lut(0, e, 24);
-    }
-    for &b in chunks.remainder() {
-        c = t[0][((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
-    }
-    !c
 }
 
 #[cfg(test)]

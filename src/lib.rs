@@ -11,6 +11,7 @@ pub mod config {
     pub mod config;
     pub mod ini;
 }
+pub mod crc32;
 pub mod export;
 pub mod flowlog;
 pub mod gzip;
