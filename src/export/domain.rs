@@ -64,6 +64,7 @@ impl Domain {
     }
 
     /// Records that ENI `name` (UTF-8) has ifIndex `index`.
+    #[inline]
     pub fn note_interface(&mut self, index: u32, name: &[u8]) -> Noted {
         if let Some(at) = self.pos.get(index) {
             let Some(f) = self.ifaces.get_mut(at) else {

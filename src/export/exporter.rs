@@ -37,7 +37,7 @@
 //! previous record's (one compare) and only otherwise looked up in the cache.
 
 use std::collections::HashMap;
-use std::time::{Instant, SystemTime};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::domain::{Domain, Noted};
 use super::outbox::{Outbox, Pool};
@@ -68,6 +68,9 @@ pub struct Export {
     domains: Vec<Domain>,
     domain_index: HashMap<u32, usize>,
     last_domain: Option<(DomainId, usize)>,
+    /// The last wall clock handed to `push` and its export time: callers read the clock once
+    /// per many records, and the conversion costs more than the comparison.
+    last_wall: (SystemTime, u32),
     /// Index `domain * collectors + collector`.
     sessions: Vec<Session>,
     rate: TokenBucket,
@@ -114,6 +117,7 @@ impl Export {
             domains: Vec::new(),
             domain_index: HashMap::new(),
             last_domain: None,
+            last_wall: (UNIX_EPOCH, 0),
             sessions: Vec::new(),
             rate: TokenBucket::new(cfg.rate_limit),
             next_serial: 1,
@@ -141,6 +145,7 @@ impl Export {
         dom.info = info;
     }
 
+    #[inline]
     fn domain_slot(&mut self, id: DomainId) -> usize {
         if let Some((last, d)) = self.last_domain
             && last == id
@@ -169,6 +174,7 @@ impl Export {
 
     /// true when `push` would accept a record now: a token is there and the pool can supply a
     /// fresh message to every collector.
+    #[inline]
     pub fn can_accept(&self, now: Instant) -> bool {
         self.rate.available(now) >= 1 && self.pool.free_count() >= self.outboxes.len()
     }
@@ -193,6 +199,10 @@ impl Export {
             return Err(Backpressure);
         }
         self.rate.take(1, now);
+        if self.last_wall.0 != wall {
+            self.last_wall = (wall, export_time(wall));
+        }
+        let wall_s = self.last_wall.1;
         let serial = self.next_serial;
         self.next_serial += 1;
         let n = self.outboxes.len();
@@ -250,7 +260,6 @@ impl Export {
         {
             self.stats.interfaces_unnamed += 1;
         }
-        let wall_s = export_time(wall);
         let mut dropped = false;
         if let Some(t) = self.templates.get(idx) {
             let record = self.scratch.get(..len).unwrap_or(&[]);
@@ -290,7 +299,9 @@ impl Export {
         } else {
             self.stats.domains[d].records += 1;
         }
-        self.write_pending_options(d, now, wall_s);
+        if self.domain_owes_options(d) {
+            self.write_pending_options(d, now, wall_s);
+        }
         // All buffers held by open messages and none queued: nothing would free one.
         if self.pool.free_count() < n && self.outboxes.iter().all(|o| o.queue.is_empty()) {
             self.close_all(wall_s);
@@ -371,6 +382,16 @@ impl Export {
                 }
             }
         }
+    }
+
+    /// A session of domain `d` owes an options record (checked per record, before the call).
+    #[inline]
+    fn domain_owes_options(&self, d: usize) -> bool {
+        let n = self.outboxes.len();
+        let ifaces = self.domains.get(d).map_or(0, |dom| dom.ifaces.len());
+        self.sessions[d * n..(d + 1) * n]
+            .iter()
+            .any(|s| s.domain_name_pending || (self.cfg.name_interfaces && s.iface_cursor < ifaces))
     }
 
     /// Some session still owes options records.

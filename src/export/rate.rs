@@ -40,6 +40,7 @@ impl TokenBucket {
         }
     }
 
+    #[inline]
     pub fn is_unlimited(&self) -> bool {
         self.rate == 0
     }
@@ -58,6 +59,7 @@ impl TokenBucket {
     }
 
     /// Whole tokens available at `now` (`u64::MAX` when unlimited).
+    #[inline]
     pub fn available(&self, now: Instant) -> u64 {
         if self.is_unlimited() {
             return u64::MAX;
@@ -66,6 +68,7 @@ impl TokenBucket {
     }
 
     /// Takes `n` tokens if they are all there; false (and nothing taken) otherwise.
+    #[inline]
     pub fn take(&mut self, n: u64, now: Instant) -> bool {
         if self.is_unlimited() {
             return true;

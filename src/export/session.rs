@@ -79,6 +79,7 @@ impl Session {
     /// close its message and start a new one (flow records); options records only fill the
     /// room left in the open message.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub fn write(
         &mut self,
         pool: &mut Pool,
