@@ -47,6 +47,19 @@ pub struct DefaultV2Flow<'a> {
 /// Largest `start`/`end` whose milliseconds fit in a u64 (the mapping multiplies by 1000).
 const MAX_SECONDS: u64 = u64::MAX / 1000;
 
+/// 10^m for the `m ≤ 8` digits of a number's second word (a lookup, not `pow`'s loop).
+const POW10: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
 const LO: u64 = u64::from_le_bytes([0x01; 8]);
 const HI: u64 = u64::from_le_bytes([0x80; 8]);
 
@@ -191,7 +204,7 @@ impl Values<'_> {
         }
         // Sixteen digits at most: a seventeenth is no separator (`number_end` declines).
         let (low, m) = self.digits(self.at + 8);
-        let value = high * 10u64.pow(m as u32) + low;
+        let value = high * POW10[m] + low;
         self.number_end(8 + m, max, value)
     }
 
