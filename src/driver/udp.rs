@@ -10,7 +10,7 @@
 //! it accepted; the rest stay with the caller, in order, and go again. Within a batch, runs of
 //! datagrams of one length go as one segmented send (`udp_segments`, `[ipfix] udp_gso`); a
 //! socket whose segmented send the kernel refuses sends datagram by datagram from then on.
-#![allow(unsafe_code)] // `sendmmsg(2)` through libc, in `send_batch` only.
+#![allow(unsafe_code)] // `sendmmsg(2)` through libc, in `send_batch` only (and a test's `setsockopt`).
 
 use std::cell::Cell;
 use std::collections::HashMap;
