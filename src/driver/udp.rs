@@ -407,7 +407,11 @@ mod tests {
     }
 
     fn receiver() -> std::net::UdpSocket {
-        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        receiver_at("127.0.0.1:0")
+    }
+
+    fn receiver_at(addr: &str) -> std::net::UdpSocket {
+        let rx = std::net::UdpSocket::bind(addr).unwrap();
         rx.set_read_timeout(Some(std::time::Duration::from_secs(5)))
             .unwrap();
         rx
@@ -428,6 +432,17 @@ mod tests {
         let plain =
             UdpExport::open(poll.registry(), &[rx.local_addr().unwrap()], 20, false).unwrap();
         assert_eq!(send_and_receive(&plain, &rx, &batch), batch);
+    }
+
+    /// The same to an IPv6 collector (the kernel segments IPv6 sends on their own path).
+    #[test]
+    fn segmented_sends_to_an_ipv6_collector_arrive_as_the_datagrams_they_carry() {
+        let rx = receiver_at("[::1]:0");
+        let poll = Poll::new().unwrap();
+        let ex = UdpExport::open(poll.registry(), &[rx.local_addr().unwrap()], 10, true).unwrap();
+        let batch = mixed_batch();
+        assert_eq!(send_and_receive(&ex, &rx, &batch), batch);
+        assert!(ex.shared[0].segmenting.get());
     }
 
     /// A socket the kernel will not segment for (here: UDP checksums turned off, which Linux
