@@ -396,15 +396,7 @@ impl Export {
 
     /// Some session still owes options records.
     fn has_pending_options(&self) -> bool {
-        let n = self.outboxes.len().max(1);
-        self.sessions.iter().enumerate().any(|(i, s)| {
-            s.domain_name_pending
-                || (self.cfg.name_interfaces
-                    && self
-                        .domains
-                        .get(i / n)
-                        .is_some_and(|d| s.iface_cursor < d.ifaces.len()))
-        })
+        (0..self.domains.len()).any(|d| self.domain_owes_options(d))
     }
 
     fn close_all(&mut self, wall_s: u32) {
